@@ -1,0 +1,35 @@
+// `lattice` command-line entry point: dispatches to one module per command family.
+import { UsageError, type Command } from './io.js';
+
+type Loader = () => Promise<Command>;
+
+// Lazy imports keep each command's start-up cost to what it uses.
+const commands: Record<string, { summary: string; load: Loader }> = {
+};
+
+function usage(): string {
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(22)} ${c.summary}`);
+  return `usage: lattice <command> [options]\n\ncommands:\n${lines.join('\n')}\n`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage());
+    return name ? 0 : 2;
+  }
+  const entry = commands[name];
+  if (!entry) {
+    process.stderr.write(`unknown command "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  try {
+    return await (await entry.load())(rest);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`${name}: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}
