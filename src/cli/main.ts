@@ -5,6 +5,27 @@ type Loader = () => Promise<Command>;
 
 // Lazy imports keep each command's start-up cost to what it uses.
 const commands: Record<string, { summary: string; load: Loader }> = {
+  start: { summary: 'run the homeserver [--config PATH]', load: async () => (await import('./commands/server.js')).start },
+  'generate-config': {
+    summary: 'write a commented config file [--output PATH] [--server-name NAME]',
+    load: async () => (await import('./commands/server.js')).generateConfig,
+  },
+  'generate-signing-key': {
+    summary: 'write a new ed25519 signing key [--output PATH]',
+    load: async () => (await import('./commands/server.js')).generateSigningKeyCmd,
+  },
+  'canonical-json': {
+    summary: 'canonical JSON of stdin [--drop k1,k2] [--lax] [--ndjson]',
+    load: async () => (await import('./commands/crypto.js')).canonicalJsonCmd,
+  },
+  'sign-json': {
+    summary: 'sign the JSON object on stdin --server NAME --key FILE [--ndjson]',
+    load: async () => (await import('./commands/crypto.js')).signJsonCmd,
+  },
+  'verify-json': {
+    summary: 'check a signature --server NAME --key-id ID --public-key B64 [--ndjson]',
+    load: async () => (await import('./commands/crypto.js')).verifyJsonCmd,
+  },
 };
 
 function usage(): string {

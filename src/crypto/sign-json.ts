@@ -11,19 +11,19 @@ export type Signatures = Record<string, Record<string, string>>;
 const UNSIGNED_KEYS = ['signatures', 'unsigned'] as const;
 
 /** The bytes a signature covers. */
-export function signedBytes(obj: JsonObject, lax = false): Buffer {
+export function signedBytes(obj: object, lax = false): Buffer {
   return canonicalJson(obj, { drop: UNSIGNED_KEYS, lax });
 }
 
 /** Signature (unpadded base64) of `obj` by `key`, without modifying `obj`. */
-export function signatureOf(obj: JsonObject, key: SigningKey): string {
+export function signatureOf(obj: object, key: SigningKey): string {
   return encodeBase64(sign(signedBytes(obj), key.secretKey));
 }
 
 /** Returns a copy of `obj` with this server's signature added beside any existing ones. */
-export function signJson<T extends JsonObject>(obj: T, serverName: string, key: SigningKey): T {
+export function signJson<T extends object>(obj: T, serverName: string, key: SigningKey): T {
   const signature = signatureOf(obj, key);
-  const existing = (obj.signatures ?? {}) as Signatures;
+  const existing = ((obj as JsonObject).signatures ?? {}) as Signatures;
   const signatures: Signatures = { ...existing, [serverName]: { ...(existing[serverName] ?? {}), [key.keyId]: signature } };
   return { ...obj, signatures };
 }
@@ -35,13 +35,13 @@ export type SignatureCheck = 'ok' | 'bad' | 'missing';
  * "Checking for a Signature": a missing entry is 'missing', anything else that fails is 'bad'.
  */
 export function checkJsonSignature(
-  obj: JsonObject,
+  obj: object,
   serverName: string,
   keyId: string,
   publicKey: Uint8Array,
   lax = false,
 ): SignatureCheck {
-  const sigs = obj.signatures as Signatures | undefined;
+  const sigs = (obj as JsonObject).signatures as Signatures | undefined;
   const b64 = sigs && typeof sigs === 'object' ? sigs[serverName]?.[keyId] : undefined;
   if (typeof b64 !== 'string') return 'missing';
   let sig: Buffer;
@@ -54,6 +54,6 @@ export function checkJsonSignature(
   return verify(sig, signedBytes(obj, lax), publicKey) ? 'ok' : 'bad';
 }
 
-export function verifyJsonSignature(obj: JsonObject, serverName: string, keyId: string, publicKey: Uint8Array): boolean {
+export function verifyJsonSignature(obj: object, serverName: string, keyId: string, publicKey: Uint8Array): boolean {
   return checkJsonSignature(obj, serverName, keyId, publicKey) === 'ok';
 }

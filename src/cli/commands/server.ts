@@ -1,0 +1,66 @@
+// `start`, `generate-config`, `generate-signing-key`.
+import { writeFile, mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { ConfigError, loadConfig } from '../../config/load.js';
+import { generateConfigText } from '../../config/generate.js';
+import { formatSigningKeys, generateSigningKey } from '../../crypto/signing-key.js';
+import { startServer } from '../../server.js';
+import { createLogger } from '../../util/logger.js';
+import { parseCommandArgs, UsageError, type Command } from '../io.js';
+
+export const start: Command = async (args) => {
+  const { values } = parseCommandArgs(args, { config: { type: 'string', short: 'c' } });
+  let config;
+  try {
+    config = await loadConfig(values.config ?? process.env.LATTICE_CONFIG);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`lattice: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+  const log = createLogger(config.log_level);
+  const server = await startServer(config, log);
+  await new Promise<void>((resolve) => {
+    const onSignal = (sig: NodeJS.Signals) => {
+      log.info({ signal: sig }, 'shutting down');
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      resolve();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+  await server.stop();
+  return 0;
+};
+
+async function writeNewFile(path: string, text: string, mode: number): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  try {
+    await writeFile(path, text, { flag: 'wx', mode });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new UsageError(`${path} already exists; not overwriting it`);
+    throw e;
+  }
+}
+
+export const generateConfig: Command = async (args) => {
+  const { values } = parseCommandArgs(args, {
+    output: { type: 'string', short: 'o' },
+    'server-name': { type: 'string' },
+  });
+  const text = generateConfigText(values['server-name'] ? { server_name: values['server-name'] } : {});
+  if (values.output) await writeNewFile(values.output, text, 0o644);
+  else process.stdout.write(text);
+  return 0;
+};
+
+export const generateSigningKeyCmd: Command = async (args) => {
+  const { values } = parseCommandArgs(args, { output: { type: 'string', short: 'o' } });
+  const text = formatSigningKeys([generateSigningKey()]);
+  if (values.output) await writeNewFile(values.output, text, 0o600);
+  else process.stdout.write(text);
+  return 0;
+};

@@ -1,0 +1,63 @@
+// Starts a whole homeserver: keys, database, HTTP listeners; and stops it gracefully.
+import uws from 'uWebSockets.js';
+import { existsSync } from 'node:fs';
+import type { ResolvedConfig } from './config/load.js';
+import { loadOrCreateSigningKeys } from './crypto/signing-key.js';
+import { Router } from './http/router.js';
+import { HttpFrontEnd } from './http/server.js';
+import { registerApi } from './api/index.js';
+import { ServerKeys } from './services/server-keys.js';
+import { openDatabase } from './storage/database.js';
+import type { Logger } from './util/logger.js';
+
+export interface RunningServer {
+  httpPort: number;
+  tlsPort?: number;
+  stop(): Promise<void>;
+}
+
+export async function startServer(config: ResolvedConfig, log: Logger): Promise<RunningServer> {
+  const { keys, created } = await loadOrCreateSigningKeys(config.signingKeyPath);
+  if (created) log.info({ path: config.signingKeyPath, keyId: keys[0]!.keyId }, 'created a new signing key');
+  const serverKeys = new ServerKeys(config.server_name, keys, config.old_signing_keys, config.key_validity_ms);
+
+  const db = await openDatabase(config, log);
+  const router = new Router();
+  registerApi(router, { config, log, sql: db.sql, serverKeys });
+
+  const frontEnd = new HttpFrontEnd(router, log, {
+    maxJsonBytes: config.max_json_body_bytes,
+    maxRequestBytes: config.max_request_body_bytes,
+  });
+  let httpPort: number;
+  let tlsPort: number | undefined;
+  try {
+    const http = config.listeners.http;
+    httpPort = await frontEnd.listen(frontEnd.attach(uws.App()), http.bind, http.port);
+    const tls = config.listeners.federation_tls;
+    if (tls) {
+      for (const f of [tls.cert_file, tls.key_file]) if (!existsSync(f)) throw new Error(`TLS file not found: ${f}`);
+      const app = uws.SSLApp({ cert_file_name: tls.cert_file, key_file_name: tls.key_file });
+      tlsPort = await frontEnd.listen(frontEnd.attach(app), tls.bind, tls.port);
+    }
+  } catch (e) {
+    await frontEnd.close(0);
+    await db.close();
+    throw e;
+  }
+  log.info({ server_name: config.server_name, http: `${config.listeners.http.bind}:${httpPort}`, tls: tlsPort }, 'Lattice is listening');
+
+  let stopping: Promise<void> | undefined;
+  return {
+    httpPort,
+    ...(tlsPort !== undefined ? { tlsPort } : {}),
+    stop() {
+      stopping ??= (async () => {
+        await frontEnd.close();
+        await db.close();
+        log.info('Lattice stopped');
+      })();
+      return stopping;
+    },
+  };
+}
