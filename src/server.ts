@@ -7,6 +7,7 @@ import { Router } from './http/router.js';
 import { HttpFrontEnd } from './http/server.js';
 import { registerApi } from './api/index.js';
 import { ServerKeys } from './services/server-keys.js';
+import { closeContext, createContext } from './services/index.js';
 import { openDatabase } from './storage/database.js';
 import type { Logger } from './util/logger.js';
 
@@ -22,8 +23,9 @@ export async function startServer(config: ResolvedConfig, log: Logger): Promise<
   const serverKeys = new ServerKeys(config.server_name, keys, config.old_signing_keys, config.key_validity_ms);
 
   const db = await openDatabase(config, log);
+  const ctx = await createContext(config, log, db.sql, serverKeys);
   const router = new Router();
-  registerApi(router, { config, log, sql: db.sql, serverKeys });
+  registerApi(router, ctx);
 
   const frontEnd = new HttpFrontEnd(router, log, {
     maxJsonBytes: config.max_json_body_bytes,
@@ -42,6 +44,7 @@ export async function startServer(config: ResolvedConfig, log: Logger): Promise<
     }
   } catch (e) {
     await frontEnd.close(0);
+    await closeContext(ctx);
     await db.close();
     throw e;
   }
@@ -54,6 +57,7 @@ export async function startServer(config: ResolvedConfig, log: Logger): Promise<
     stop() {
       stopping ??= (async () => {
         await frontEnd.close();
+        await closeContext(ctx);
         await db.close();
         log.info('Lattice stopped');
       })();

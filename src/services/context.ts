@@ -1,4 +1,5 @@
-// What the handlers share: configuration, database, keys, logger.
+// What the handlers share: configuration, database, keys, logger, and the services built on
+// them. Services are created once at start (src/services/index.ts) and live for the process.
 import type { ResolvedConfig } from '../config/load.js';
 import type { Sql } from '../storage/pool.js';
 import type { Logger } from '../util/logger.js';
