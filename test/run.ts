@@ -2,7 +2,7 @@
 // first starts one embedded PostgreSQL for the whole run (each test file still gets its own
 // database), so a machine with no PostgreSQL installed can run the suite.
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,6 +30,8 @@ async function main(): Promise<number> {
   let tmp: string | undefined;
   if (!env.DATABASE_URL) {
     tmp = await mkdtemp(join(tmpdir(), 'lattice-test-'));
+    // Run as root, PostgreSQL runs as the `postgres` user, which must be able to enter this directory.
+    await chmod(tmp, 0o755);
     const db = await startEmbeddedPostgres(tmp);
     stopDb = db.stop;
     env.DATABASE_URL = connectionToUrl(db.connection);
