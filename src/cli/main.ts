@@ -14,6 +14,10 @@ const commands: Record<string, { summary: string; load: Loader }> = {
     summary: 'write a new ed25519 signing key [--output PATH]',
     load: async () => (await import('./commands/server.js')).generateSigningKeyCmd,
   },
+  'register-user': {
+    summary: 'create a local user NAME [--password PW] [--admin] [--config PATH]',
+    load: async () => (await import('./commands/users.js')).registerUser,
+  },
   'canonical-json': {
     summary: 'canonical JSON of stdin [--drop k1,k2] [--lax] [--ndjson]',
     load: async () => (await import('./commands/crypto.js')).canonicalJsonCmd,
@@ -25,6 +29,22 @@ const commands: Record<string, { summary: string; load: Loader }> = {
   'verify-json': {
     summary: 'check a signature --server NAME --key-id ID --public-key B64 [--ndjson]',
     load: async () => (await import('./commands/crypto.js')).verifyJsonCmd,
+  },
+  'event-id': {
+    summary: 'event id of the PDU on stdin --room-version V [--ndjson]',
+    load: async () => (await import('./commands/events.js')).eventIdCommand,
+  },
+  redact: {
+    summary: 'the redacted form of the PDU on stdin --room-version V [--ndjson]',
+    load: async () => (await import('./commands/events.js')).redactCommand,
+  },
+  'check-event': {
+    summary: 'content hash and signatures of a PDU --room-version V --keys FILE [--ndjson]',
+    load: async () => (await import('./commands/events.js')).checkEventCommand,
+  },
+  'check-auth': {
+    summary: 'authorization rules: {room_version, event, auth_events, create_event?} [--ndjson]',
+    load: async () => (await import('./commands/events.js')).checkAuthCommand,
   },
 };
 

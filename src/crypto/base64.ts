@@ -17,7 +17,7 @@ export function encodeBase64Url(bytes: Uint8Array): string {
 const STD = /^[A-Za-z0-9+/]*$/;
 const URL = /^[A-Za-z0-9\-_]*$/;
 
-function decode(input: string, alphabet: RegExp, encoding: 'base64' | 'base64url'): Buffer {
+function decode(input: string, alphabet: RegExp, encoding: 'base64' | 'base64url', strictBits = true): Buffer {
   let s = input;
   const pad = s.indexOf('=');
   if (pad !== -1) {
@@ -31,7 +31,7 @@ function decode(input: string, alphabet: RegExp, encoding: 'base64' | 'base64url
   const out = Buffer.from(s, encoding);
   // Node ignores non-zero trailing bits; a strict decoder must not, or two strings decode alike.
   const rem = s.length % 4;
-  if (rem !== 0) {
+  if (rem !== 0 && strictBits) {
     const last = s.charCodeAt(s.length - 1);
     const v = sextet(last);
     const mask = rem === 2 ? 0x0f : 0x03;
@@ -50,6 +50,15 @@ function sextet(c: number): number {
 
 export function decodeBase64(input: string): Buffer {
   return decode(input, STD, 'base64');
+}
+
+/**
+ * Like decodeBase64 but ignores non-zero trailing bits, as Python's decoder (and so Synapse)
+ * does. For key material written by other tools (the spec's own test seed has such bits);
+ * never for signatures, where one value must have one spelling.
+ */
+export function decodeBase64Lenient(input: string): Buffer {
+  return decode(input, STD, 'base64', false);
 }
 
 export function decodeBase64Url(input: string): Buffer {

@@ -2,7 +2,7 @@
 // `ed25519 <version> <unpadded base64 seed>`.
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { decodeBase64, encodeBase64 } from './base64.js';
+import { decodeBase64Lenient, encodeBase64 } from './base64.js';
 import { generateKeyPair, keyPairFromSeed, SEED_BYTES } from './ed25519.js';
 
 export interface SigningKey {
@@ -57,7 +57,7 @@ export function parseSigningKeys(text: string): SigningKey[] {
     if (parts.length !== 3 || parts[0] !== 'ed25519') {
       throw new Error(`signing key line ${i + 1}: expected "ed25519 <version> <base64 seed>"`);
     }
-    const seed = decodeBase64(parts[2]!);
+    const seed = decodeBase64Lenient(parts[2]!);
     if (seed.length !== SEED_BYTES) throw new Error(`signing key line ${i + 1}: seed must be ${SEED_BYTES} bytes`);
     keys.push(signingKeyFromSeed(parts[1]!, seed));
   }
