@@ -45,13 +45,17 @@ CREATE TABLE events (
   -- State trie roots before and after this event (0 = empty state).
   state_before bigint,
   state_after bigint,
+  -- For state events: the event this one replaced in the room state (unsigned.prev_content).
+  replaces_state_nid bigint,
+  -- The redaction event that redacted this one, once one is accepted.
+  redacted_by text,
   -- The local sender's device and transaction id, for idempotent sends and local echo.
   txn_device text,
   txn_id text
 );
 CREATE INDEX events_room_stream ON events (room_id, stream_ordering) WHERE stream_ordering IS NOT NULL;
 CREATE INDEX events_redacts ON events (redacts) WHERE redacts IS NOT NULL;
-CREATE UNIQUE INDEX events_txn ON events (sender, txn_device, txn_id) WHERE txn_id IS NOT NULL;
+CREATE UNIQUE INDEX events_txn ON events (room_id, sender, txn_device, txn_id) WHERE txn_id IS NOT NULL;
 
 CREATE TABLE event_edges (
   event_nid bigint NOT NULL REFERENCES events (event_nid),
@@ -101,3 +105,11 @@ CREATE TABLE room_aliases (
   creator text NOT NULL
 );
 CREATE INDEX room_aliases_room ON room_aliases (room_id);
+
+-- Filters clients upload for /sync and /messages (POST /user/{userId}/filter).
+CREATE TABLE user_filters (
+  user_id text NOT NULL,
+  filter_id bigserial,
+  filter text NOT NULL,
+  PRIMARY KEY (user_id, filter_id)
+);

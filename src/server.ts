@@ -7,7 +7,7 @@ import { Router } from './http/router.js';
 import { HttpFrontEnd } from './http/server.js';
 import { registerApi } from './api/index.js';
 import { ServerKeys } from './services/server-keys.js';
-import { closeContext, createContext } from './services/index.js';
+import { beginShutdown, closeContext, createContext } from './services/index.js';
 import { openDatabase } from './storage/database.js';
 import type { Logger } from './util/logger.js';
 
@@ -56,6 +56,7 @@ export async function startServer(config: ResolvedConfig, log: Logger): Promise<
     ...(tlsPort !== undefined ? { tlsPort } : {}),
     stop() {
       stopping ??= (async () => {
+        beginShutdown(ctx);
         await frontEnd.close();
         await closeContext(ctx);
         await db.close();

@@ -46,6 +46,10 @@ const commands: Record<string, { summary: string; load: Loader }> = {
     summary: 'authorization rules: {room_version, event, auth_events, create_event?} [--ndjson]',
     load: async () => (await import('./commands/events.js')).checkAuthCommand,
   },
+  'resolve-state': {
+    summary: 'state resolution: {room_version, events, state_sets} [--ndjson] [--kernels wasm|ts]',
+    load: async () => (await import('./commands/state.js')).resolveStateCmd,
+  },
 };
 
 function usage(): string {

@@ -16,6 +16,12 @@ export const tlsListenerSchema = z.strictObject({
   key_file: z.string().min(1),
 });
 
+/** A token bucket: `burst` requests at once, refilled at `per_second`. */
+export const rateLimitSchema = z.strictObject({
+  per_second: z.number().positive(),
+  burst: z.number().int().min(1),
+});
+
 export const configSchema = z.strictObject({
   server_name: z.string().regex(SERVER_NAME, 'must be a valid Matrix server name (host[:port])').default('localhost'),
   data_dir: z.string().min(1).default('./data'),
@@ -49,6 +55,33 @@ export const configSchema = z.strictObject({
       client: z.string().url().nullable().default(null),
     })
     .prefault({}),
+  enable_registration: z.boolean().default(false),
+  registration_shared_secret: z.string().min(1).nullable().default(null),
+  password_hashing: z
+    .strictObject({
+      ops_limit: z.number().int().min(1).max(32).default(2),
+      mem_limit_kib: z.number().int().min(8).max(4 * 1024 * 1024).default(64 * 1024),
+      max_concurrent: z.number().int().min(1).max(64).default(2),
+    })
+    .prefault({}),
+  rate_limits: z
+    .strictObject({
+      login: rateLimitSchema.nullable().default({ per_second: 0.2, burst: 10 }),
+      login_failures: rateLimitSchema.nullable().default({ per_second: 0.02, burst: 5 }),
+      registration: rateLimitSchema.nullable().default({ per_second: 0.05, burst: 10 }),
+    })
+    .prefault({}),
+  media: z
+    .strictObject({
+      max_upload_bytes: z.number().int().min(1).default(50 * 1024 * 1024),
+      allowed_content_types: z.array(z.string().min(1)).nullable().default(null),
+      user_quota_bytes: z.number().int().min(0).nullable().default(null),
+      max_pending_uploads: z.number().int().min(1).default(10),
+      unused_expiry_ms: z.number().int().min(1000).default(24 * 3600 * 1000),
+      max_thumbnail_source_bytes: z.number().int().min(1).default(20 * 1024 * 1024),
+      max_thumbnail_source_pixels: z.number().int().min(1).default(32 * 1024 * 1024),
+    })
+    .prefault({}),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -70,4 +103,19 @@ export const configDocs: Array<[path: string, doc: string]> = [
   ['log_level', 'fatal, error, warn, info, debug, trace or silent.'],
   ['well_known.server', 'If set, served as m.server at /.well-known/matrix/server (e.g. "matrix.example.org:443").'],
   ['well_known.client', 'If set, served as m.homeserver.base_url at /.well-known/matrix/client.'],
+  ['enable_registration', 'Let anyone create an account with POST /register. Otherwise use register-user or the shared secret.'],
+  ['registration_shared_secret', 'If set, enables Synapse-style shared-secret registration at /_synapse/admin/v1/register.'],
+  ['password_hashing.ops_limit', 'argon2id passes per password hash.'],
+  ['password_hashing.mem_limit_kib', 'argon2id memory per password hash, in KiB.'],
+  ['password_hashing.max_concurrent', 'Password hashes computed at once; more wait their turn.'],
+  ['rate_limits.login', 'Login attempts per client IP: {per_second, burst}. Null: unlimited.'],
+  ['rate_limits.login_failures', 'Wrong passwords per account (login and re-authentication) before it must wait.'],
+  ['rate_limits.registration', 'Registration requests per client IP.'],
+  ['media.max_upload_bytes', 'Largest media upload in bytes (413 M_TOO_LARGE beyond); also advertised as m.upload.size.'],
+  ['media.allowed_content_types', 'If set, the only upload content types accepted (e.g. ["image/*", "video/mp4"]); others get 403.'],
+  ['media.user_quota_bytes', 'If set, the most media bytes one user may store; uploads past it get 403 M_FORBIDDEN.'],
+  ['media.max_pending_uploads', 'Media ids a user may hold from /create without uploading to them yet.'],
+  ['media.unused_expiry_ms', 'How long a media id from /create waits for its upload.'],
+  ['media.max_thumbnail_source_bytes', 'Larger images are not thumbnailed (413 M_TOO_LARGE).'],
+  ['media.max_thumbnail_source_pixels', 'Images with more pixels than this are not decoded for thumbnails.'],
 ];

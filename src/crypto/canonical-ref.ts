@@ -7,6 +7,12 @@
 
 export class CanonicalJsonError extends Error {
   override name = 'CanonicalJsonError';
+  /** Byte offset in the input JSON text, when the error comes from parsing bytes. */
+  readonly position: number | undefined;
+  constructor(message: string, position?: number) {
+    super(message);
+    this.position = position;
+  }
 }
 
 export interface CanonicalOptions {
@@ -24,16 +30,21 @@ function encodeString(s: string): string {
   return JSON.stringify(s);
 }
 
+/** Most containers that may be open at once (the Wasm kernel has the same limit). */
+export const MAX_DEPTH = 512;
+
+/** `depth` counts the containers around `value`. */
 function encode(value: unknown, lax: boolean, depth: number, drop?: readonly string[]): string {
-  if (depth > 512) throw new CanonicalJsonError('JSON nested too deeply');
   switch (typeof value) {
     case 'string':
       return encodeString(value);
     case 'number':
       if (!Number.isInteger(value)) throw new CanonicalJsonError(`number ${value} is not an integer`);
       if (Object.is(value, -0)) return '0';
-      if (!lax && (value > MAX_SAFE || value < -MAX_SAFE)) {
-        throw new CanonicalJsonError(`integer ${value} is outside ±(2^53−1)`);
+      if (value > MAX_SAFE || value < -MAX_SAFE) {
+        if (!lax) throw new CanonicalJsonError(`integer ${value} is outside ±(2^53−1)`);
+        // String(1e21) is "1e+21": write every digit, as for a bigint.
+        return BigInt(value).toString();
       }
       return String(value);
     case 'boolean':
@@ -45,6 +56,7 @@ function encode(value: unknown, lax: boolean, depth: number, drop?: readonly str
       return value.toString();
     case 'object': {
       if (value === null) return 'null';
+      if (depth >= MAX_DEPTH) throw new CanonicalJsonError(`JSON nested deeper than ${MAX_DEPTH} levels`);
       if (Array.isArray(value)) {
         let out = '[';
         for (let i = 0; i < value.length; i++) {
@@ -54,7 +66,9 @@ function encode(value: unknown, lax: boolean, depth: number, drop?: readonly str
         return out + ']';
       }
       const obj = value as Record<string, unknown>;
-      const keys = Object.keys(obj).filter((k) => obj[k] !== undefined && !(drop && drop.includes(k)));
+      // Members JSON cannot hold (undefined, functions, symbols) are left out, as
+      // JSON.stringify does; in arrays they are refused.
+      const keys = Object.keys(obj).filter((k) => isPresent(obj[k]) && !(drop && drop.includes(k)));
       keys.sort(compareCodePoints);
       let out = '{';
       for (let i = 0; i < keys.length; i++) {
@@ -67,6 +81,10 @@ function encode(value: unknown, lax: boolean, depth: number, drop?: readonly str
     default:
       throw new CanonicalJsonError(`cannot encode a ${typeof value} as JSON`);
   }
+}
+
+function isPresent(v: unknown): boolean {
+  return v !== undefined && typeof v !== 'function' && typeof v !== 'symbol';
 }
 
 /**

@@ -31,6 +31,7 @@ const EMPTY = Buffer.alloc(0);
 interface Pending {
   aborted: boolean;
   done: boolean;
+  controller?: AbortController;
 }
 
 export class HttpFrontEnd {
@@ -88,6 +89,7 @@ export class HttpFrontEnd {
     const state: Pending = { aborted: false, done: false };
     res.onAborted(() => {
       state.aborted = true;
+      state.controller?.abort();
       if (!state.done) {
         state.done = true;
         this.finished();
@@ -117,6 +119,12 @@ export class HttpFrontEnd {
       body: EMPTY,
       json: undefined,
       remoteAddress: Buffer.from(res.getRemoteAddressAsText()).toString(),
+      // Created on first use: most handlers never look at it.
+      get signal() {
+        state.controller ??= new AbortController();
+        if (state.aborted) state.controller.abort();
+        return state.controller.signal;
+      },
     };
 
     if (bodyMode === 'none') {

@@ -13,6 +13,8 @@ export interface Request {
   /** Parsed JSON body when the route asked for JSON. */
   json: unknown;
   remoteAddress: string;
+  /** Aborted when the client goes away before the response (long polls stop waiting). */
+  signal: AbortSignal;
 }
 
 export interface Response {

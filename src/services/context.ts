@@ -7,8 +7,17 @@ import type { ServerKeys } from './server-keys.js';
 import type { Notifier } from './notifier.js';
 import type { StreamTracker } from './streams.js';
 import type { SyncContributor } from './sync/types.js';
+import type { AccountService } from './accounts.js';
+import type { Auth } from './auth.js';
+import type { AccountRateLimits } from './rate-limit.js';
+import type { Uia } from './uia.js';
+import type { RoomService } from './rooms/service.js';
+import type { FilterStore } from '../storage/filters.js';
+import type { ClientDataServices } from './client-data.js';
 
-export interface ServerContext {
+/** accountData, toDevice, e2eKeys, receipts, typing, presence, pushRules, profiles, media:
+ *  src/services/client-data.ts. */
+export interface ServerContext extends ClientDataServices {
   config: ResolvedConfig;
   log: Logger;
   sql: Sql;
@@ -19,4 +28,16 @@ export interface ServerContext {
   streams: StreamTracker;
   /** Streams other than room events that add to /sync (account data, to-device, typing...). */
   syncContributors: SyncContributor[];
+  /** Access tokens: `await ctx.auth.requireUser(req)` gives { userId, deviceId, isAdmin } or a 401. */
+  auth: Auth;
+  /** Users, devices, sessions, passwords (src/services/accounts.ts). */
+  accounts: AccountService;
+  /** User-interactive authentication sessions. */
+  uia: Uia;
+  /** Login and registration rate limiters. */
+  rateLimits: AccountRateLimits;
+  /** Rooms and their events: the one writer of room events (src/services/rooms/service.ts). */
+  rooms: RoomService;
+  /** Stored sync filters. */
+  filters: FilterStore;
 }

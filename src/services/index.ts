@@ -6,16 +6,41 @@ import type { ServerContext } from './context.js';
 import type { ServerKeys } from './server-keys.js';
 import { Notifier } from './notifier.js';
 import { StreamTracker } from './streams.js';
+import { createAccountServices } from './account-services.js';
+import { RoomService } from './rooms/service.js';
+import { FilterStore } from '../storage/filters.js';
+import { closeClientDataServices, createClientDataServices, wireClientDataServices } from './client-data.js';
 
 export async function createContext(config: ResolvedConfig, log: Logger, sql: Sql, serverKeys: ServerKeys): Promise<ServerContext> {
   const streams = new StreamTracker();
   await streams.init(sql);
-  const ctx: ServerContext = { config, log, sql, serverKeys, notifier: new Notifier(), streams, syncContributors: [] };
+  const notifier = new Notifier();
+  const rooms = new RoomService({ sql, log, serverName: config.server_name, signingKey: serverKeys.signingKey, streams, notifier });
+  const ctx: ServerContext = {
+    config,
+    log,
+    sql,
+    serverKeys,
+    notifier,
+    streams,
+    syncContributors: [],
+    ...createAccountServices(config, log, sql),
+    rooms,
+    filters: new FilterStore(sql),
+    ...createClientDataServices({ config, log, sql, streams, notifier }),
+  };
+  await wireClientDataServices(ctx);
   return ctx;
 }
 
 /** Stops background work (timers, queues) before the database closes. */
+/** Ends long-polls so in-flight requests can finish; called before the front end drains. */
+export function beginShutdown(ctx: ServerContext): void {
+  ctx.notifier.close();
+}
+
 export async function closeContext(ctx: ServerContext): Promise<void> {
-  // Long-polling syncs return now rather than hold shutdown up.
-  ctx.notifier.wakeAll();
+  ctx.notifier.close();
+  closeClientDataServices(ctx);
+  await ctx.auth.close();
 }

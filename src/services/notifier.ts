@@ -4,8 +4,11 @@
 
 export class Notifier {
   private readonly waiters = new Map<string, Set<() => void>>();
+  /** Per-user count of notifications, so a sync can tell whether one arrived while it worked. */
+  private readonly seq = new Map<string, number>();
   /** In-memory counter for ephemeral streams (typing), the second part of sync tokens. */
   private ephemeral = 0;
+  private closed = false;
 
   get ephemeralPosition(): number {
     return this.ephemeral;
@@ -18,6 +21,7 @@ export class Notifier {
 
   /** Resolves when one of `userId`'s streams changes, after `timeoutMs`, or when `signal` aborts. */
   wait(userId: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    if (this.closed) return Promise.resolve();
     return new Promise((resolve) => {
       let set = this.waiters.get(userId);
       if (!set) this.waiters.set(userId, (set = new Set()));
@@ -37,15 +41,21 @@ export class Notifier {
     });
   }
 
+  seqOf(userId: string): number {
+    return this.seq.get(userId) ?? 0;
+  }
+
   notifyUsers(userIds: Iterable<string>): void {
     for (const u of userIds) {
+      this.seq.set(u, (this.seq.get(u) ?? 0) + 1);
       const set = this.waiters.get(u);
       if (set) for (const w of [...set]) w();
     }
   }
 
-  /** Wakes every waiting sync (shutdown). */
-  wakeAll(): void {
+  /** Shutdown: wakes every waiting sync, and later waits return at once. */
+  close(): void {
+    this.closed = true;
     for (const set of [...this.waiters.values()]) for (const w of [...set]) w();
   }
 

@@ -35,6 +35,14 @@ export class StreamTracker {
     return out;
   }
 
+  /** Registers positions taken elsewhere (e.g. together with other ids in one query). */
+  track(positions: readonly number[]): void {
+    for (const p of positions) {
+      this.pending.add(p);
+      if (p > this.maxAllocated) this.maxAllocated = p;
+    }
+  }
+
   /** Marks positions finished (after commit or rollback) and advances the safe position. */
   complete(positions: readonly number[]): void {
     for (const p of positions) this.pending.delete(p);

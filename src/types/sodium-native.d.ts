@@ -20,6 +20,9 @@ declare module 'sodium-native' {
     crypto_pwhash_str_async(out: Buffer, passwd: Buffer, opslimit: number, memlimit: number): Promise<void>;
     crypto_pwhash_str_verify(str: Buffer, passwd: Buffer): boolean;
     crypto_pwhash_str_verify_async(str: Buffer, passwd: Buffer): Promise<boolean>;
+    crypto_pwhash_OPSLIMIT_MIN: number;
+    crypto_pwhash_MEMLIMIT_MIN: number;
+    crypto_pwhash_str_needs_rehash(str: Buffer, opslimit: number, memlimit: number): boolean;
     randombytes_buf(buf: Buffer): void;
     sodium_malloc(size: number): Buffer;
   };

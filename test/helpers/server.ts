@@ -1,37 +1,51 @@
 // Starts a real Lattice server in this process on an ephemeral loopback port, with its own
-// database and data directory, for HTTP-level tests.
+// database and data directory, for HTTP-level tests. `restart()` stops it and starts a new
+// server on the same database and data directory (what a restart keeps).
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateConfig, type ResolvedConfig } from '../../src/config/load.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { createLogger } from '../../src/util/logger.js';
-import { createTestDatabase } from './database.js';
+import { createTestDatabase, type TestDatabase } from './database.js';
 
 export interface TestServer {
   baseUrl: string;
   config: ResolvedConfig;
   server: RunningServer;
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
 export async function startTestServer(overrides: Record<string, unknown> = {}): Promise<TestServer> {
   const dir = await mkdtemp(join(tmpdir(), 'lattice-srv-'));
-  const db = await createTestDatabase();
+  const db: TestDatabase = await createTestDatabase();
   const config = validateConfig(
     { server_name: 'test.local', log_level: process.env.LATTICE_TEST_LOG ?? 'silent', ...overrides, listeners: { http: { bind: '127.0.0.1', port: 0 } } },
     dir,
     { DATABASE_URL: db.url },
   );
-  const server = await startServer(config, createLogger(config.log_level));
-  return {
-    baseUrl: `http://127.0.0.1:${server.httpPort}`,
+  const t: TestServer = {
+    baseUrl: '',
     config,
-    server,
+    server: await startServer(config, createLogger(config.log_level)),
+    async restart() {
+      await t.server.stop();
+      t.server = await startServer(config, createLogger(config.log_level));
+      t.baseUrl = `http://127.0.0.1:${t.server.httpPort}`;
+    },
     async stop() {
-      await server.stop();
+      await t.server.stop();
       await db.drop();
       await rm(dir, { recursive: true, force: true });
     },
   };
+  t.baseUrl = `http://127.0.0.1:${t.server.httpPort}`;
+  return t;
 }
+
+/** Server settings for tests that register users freely. */
+export const OPEN_REGISTRATION = {
+  enable_registration: true,
+  rate_limits: { login: null, login_failures: null, registration: null },
+};

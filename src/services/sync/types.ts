@@ -55,6 +55,8 @@ export interface SyncRequestContext {
   fullState: boolean;
   /** Rooms the user is joined to as of `upto`. */
   joinedRoomIds: readonly string[];
+  /** The `set_presence` query parameter, if given. */
+  setPresence?: string;
   /** The filter's parts, already parsed (see src/services/sync/filter.ts). */
   filter: import('./filter.js').Filter;
 }

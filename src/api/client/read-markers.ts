@@ -1,0 +1,13 @@
+// POST /rooms/{roomId}/read_markers: the fully-read marker and, optionally, receipts.
+import type { Router } from '../../http/router.js';
+import type { ServerContext } from '../../services/context.js';
+import { jsonObject } from './params.js';
+import { guardedRoute as clientRoute } from './guard.js';
+
+export function registerReadMarkers(router: Router, ctx: ServerContext): void {
+  clientRoute(router, 'POST', '/rooms/{roomId}/read_markers', async (req) => {
+    const me = await ctx.auth.requireUser(req);
+    await ctx.receipts.readMarkers(me.userId, req.params.roomId!, jsonObject(req));
+    return { body: {} };
+  });
+}

@@ -1,0 +1,73 @@
+// GET /sync and the filter endpoints.
+import { forbidden, MatrixError, notFound } from '../../http/errors.js';
+import type { Router } from '../../http/router.js';
+import type { ServerContext } from '../../services/context.js';
+import { parseFilter, type Filter } from '../../services/sync/filter.js';
+import { SyncService } from '../../services/sync/sync.js';
+import { clientRoute } from './routes.js';
+import { jsonObject } from './params.js';
+
+const MAX_TIMEOUT_MS = 5 * 60_000;
+
+export function registerSync(router: Router, ctx: ServerContext): void {
+  const sync = new SyncService(ctx);
+
+  async function filterParam(userId: string, raw: string | null): Promise<Filter> {
+    if (raw === null || raw === '') return {};
+    if (raw.trimStart().startsWith('{')) {
+      let v: unknown;
+      try {
+        v = JSON.parse(raw);
+      } catch {
+        throw new MatrixError(400, 'M_INVALID_PARAM', 'filter is not valid JSON');
+      }
+      return parseFilter(v);
+    }
+    const stored = await ctx.filters.get(userId, raw);
+    if (stored === undefined) throw new MatrixError(400, 'M_INVALID_PARAM', 'unknown filter id');
+    return parseFilter(stored);
+  }
+
+  clientRoute(router, 'GET', '/sync', async (req) => {
+    const user = await ctx.auth.requireUser(req);
+    const q = req.query;
+    const timeoutRaw = q.get('timeout');
+    const timeout = timeoutRaw === null ? 0 : Number(timeoutRaw);
+    if (!Number.isFinite(timeout) || timeout < 0) throw new MatrixError(400, 'M_INVALID_PARAM', 'timeout must be a non-negative number');
+    const fullState = q.get('full_state');
+    if (fullState !== null && fullState !== 'true' && fullState !== 'false') throw new MatrixError(400, 'M_INVALID_PARAM', 'full_state must be true or false');
+    const setPresence = q.get('set_presence');
+    if (setPresence !== null && !['online', 'offline', 'unavailable'].includes(setPresence)) {
+      throw new MatrixError(400, 'M_INVALID_PARAM', 'set_presence must be online, offline or unavailable');
+    }
+    const body = await sync.sync(
+      user.userId,
+      user.deviceId,
+      {
+        ...(q.get('since') ? { since: q.get('since')! } : {}),
+        timeoutMs: Math.min(timeout, MAX_TIMEOUT_MS),
+        fullState: fullState === 'true',
+        filter: await filterParam(user.userId, q.get('filter')),
+        ...(setPresence ? { setPresence } : {}),
+      },
+      req.signal,
+    );
+    return { body };
+  });
+
+  clientRoute(router, 'POST', '/user/{userId}/filter', async (req) => {
+    const user = await ctx.auth.requireUser(req);
+    if (req.params.userId !== user.userId) throw forbidden('Cannot create filters for other users');
+    const body = jsonObject(req);
+    parseFilter(body);
+    return { body: { filter_id: await ctx.filters.create(user.userId, body) } };
+  });
+
+  clientRoute(router, 'GET', '/user/{userId}/filter/{filterId}', async (req) => {
+    const user = await ctx.auth.requireUser(req);
+    if (req.params.userId !== user.userId) throw forbidden('Cannot read filters of other users');
+    const f = await ctx.filters.get(user.userId, req.params.filterId!);
+    if (f === undefined) throw notFound('Filter not found');
+    return { body: f };
+  });
+}

@@ -1,0 +1,102 @@
+// The content repository: uploads under /_matrix/media (v3 upload, v1 create) and the
+// authenticated downloads, thumbnails and config under /_matrix/client/v1/media.
+import { MatrixError } from '../../http/errors.js';
+import type { Router } from '../../http/router.js';
+import type { Request, Response } from '../../http/types.js';
+import type { ServerContext } from '../../services/context.js';
+import { withRetryAfter } from '../../services/rate-limit.js';
+import { CSP, MAX_THUMBNAIL_DIMENSION, type MediaFile } from '../../services/media.js';
+
+const DEFAULT_TIMEOUT_MS = 20_000;
+
+function intParam(req: Request, name: string, required: boolean, fallback = 0): number {
+  const v = req.query.get(name);
+  if (v === null) {
+    if (required) throw new MatrixError(400, 'M_MISSING_PARAM', `Missing ${name}`);
+    return fallback;
+  }
+  if (!/^\d{1,15}$/.test(v)) throw new MatrixError(400, 'M_INVALID_PARAM', `${name} must be a non-negative integer`);
+  return Number(v);
+}
+
+function serve(f: MediaFile): Response {
+  return {
+    body: f.body,
+    headers: {
+      'Content-Type': f.contentType,
+      'Content-Disposition': f.disposition,
+      'Content-Security-Policy': CSP,
+      'Cross-Origin-Resource-Policy': 'cross-origin',
+      'X-Content-Type-Options': 'nosniff',
+      'Cache-Control': 'private, max-age=86400, immutable',
+    },
+  };
+}
+
+export function registerMedia(router: Router, ctx: ServerContext): void {
+  const { auth, media } = ctx;
+  const raw = { body: 'raw' as const, maxBytes: ctx.config.media.max_upload_bytes };
+  const add = (method: string, path: string, h: (req: Request) => Promise<Response>, opts = {}) => router.add(method, path, withRetryAfter(h), opts);
+
+  for (const v of ['v3', 'r0']) {
+    add(
+      'POST',
+      `/_matrix/media/${v}/upload`,
+      async (req) => {
+        const me = await auth.requireUser(req);
+        const uri = await media.upload(me.userId, req.body, req.headers['content-type'], req.query.get('filename'));
+        return { body: { content_uri: uri } };
+      },
+      raw,
+    );
+  }
+
+  add(
+    'PUT',
+    '/_matrix/media/v3/upload/{serverName}/{mediaId}',
+    async (req) => {
+      const me = await auth.requireUser(req);
+      await media.uploadTo(me.userId, req.params.serverName!, req.params.mediaId!, req.body, req.headers['content-type'], req.query.get('filename'));
+      return { body: {} };
+    },
+    raw,
+  );
+
+  add(
+    'POST',
+    '/_matrix/media/v1/create',
+    async (req) => {
+      const me = await auth.requireUser(req);
+      return { body: await media.create(me.userId) };
+    },
+    { body: 'none' },
+  );
+
+  add('GET', '/_matrix/client/v1/media/config', async (req) => {
+    await auth.requireUser(req);
+    return { body: { 'm.upload.size': ctx.config.media.max_upload_bytes } };
+  });
+
+  const download = async (req: Request) => {
+    await auth.requireUser(req);
+    const timeout = intParam(req, 'timeout_ms', false, DEFAULT_TIMEOUT_MS);
+    return serve(await media.download(req.params.serverName!, req.params.mediaId!, timeout, req.params.fileName));
+  };
+  add('GET', '/_matrix/client/v1/media/download/{serverName}/{mediaId}', download);
+  add('GET', '/_matrix/client/v1/media/download/{serverName}/{mediaId}/{fileName}', download);
+
+  add('GET', '/_matrix/client/v1/media/thumbnail/{serverName}/{mediaId}', async (req) => {
+    await auth.requireUser(req);
+    const width = intParam(req, 'width', true);
+    const height = intParam(req, 'height', true);
+    if (width < 1 || height < 1 || width > MAX_THUMBNAIL_DIMENSION || height > MAX_THUMBNAIL_DIMENSION) {
+      throw new MatrixError(400, 'M_INVALID_PARAM', `width and height must be between 1 and ${MAX_THUMBNAIL_DIMENSION}`);
+    }
+    const method = req.query.get('method') ?? 'scale';
+    if (method !== 'crop' && method !== 'scale') throw new MatrixError(400, 'M_INVALID_PARAM', 'method must be crop or scale');
+    const animatedParam = req.query.get('animated');
+    if (animatedParam !== null && animatedParam !== 'true' && animatedParam !== 'false') throw new MatrixError(400, 'M_INVALID_PARAM', 'animated must be true or false');
+    const timeout = intParam(req, 'timeout_ms', false, DEFAULT_TIMEOUT_MS);
+    return serve(await media.thumbnail(req.params.serverName!, req.params.mediaId!, width, height, method, animatedParam === 'true', timeout));
+  });
+}

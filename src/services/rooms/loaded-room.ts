@@ -1,0 +1,87 @@
+// A room as the server keeps it in memory while it is in use: current state (key → event nid),
+// forward extremities, memberships and a window of recent events for sync. Only the event
+// service mutates it, inside the room's serialised persistence queue.
+import type { RoomVersion } from '../../events/room-versions.js';
+import { requireRoomVersion } from '../../events/room-versions.js';
+import type { EventStore, StoredEvent } from '../../storage/events.js';
+import type { Sql } from '../../storage/pool.js';
+
+/** How many recent events each loaded room keeps for sync. */
+export const TIMELINE_WINDOW = 200;
+
+export class LoadedRoom {
+  /** Recent events in stream order; `timelineFrom` is the stream position they start after. */
+  timeline: StoredEvent[] = [];
+  timelineFrom = 0;
+
+  constructor(
+    readonly roomId: string,
+    readonly version: RoomVersion,
+    readonly createEvent: StoredEvent,
+    public root: number,
+    public maxDepth: number,
+    public extremities: StoredEvent[],
+    /** Current state: `${type}\0${state_key}` → event nid. */
+    readonly state: Map<string, number>,
+    /** Current membership of every user with a member event. */
+    readonly members: Map<string, string>,
+  ) {}
+
+  /** Stream position of the newest event, or of the window's start when there is none. */
+  get lastStream(): number {
+    const last = this.timeline[this.timeline.length - 1];
+    return last?.streamOrdering ?? this.timelineFrom;
+  }
+
+  pushTimeline(e: StoredEvent): void {
+    this.timeline.push(e);
+    if (this.timeline.length > TIMELINE_WINDOW) {
+      const dropped = this.timeline.splice(0, this.timeline.length - TIMELINE_WINDOW);
+      this.timelineFrom = dropped[dropped.length - 1]!.streamOrdering!;
+    }
+  }
+
+  countMembers(membership: string): number {
+    let n = 0;
+    for (const m of this.members.values()) if (m === membership) n++;
+    return n;
+  }
+}
+
+export async function loadRoom(sql: Sql, events: EventStore, roomId: string): Promise<LoadedRoom | undefined> {
+  const [room] = await sql<{ room_version: string; current_state_root: string; max_depth: string }[]>`
+    SELECT room_version, current_state_root::text, max_depth::text FROM rooms WHERE room_id = ${roomId}`;
+  if (!room) return undefined;
+  const version = requireRoomVersion(room.room_version);
+  const stateRows = await sql<{ type: string; state_key: string; event_nid: string }[]>`
+    SELECT type, state_key, event_nid::text FROM current_state WHERE room_id = ${roomId}`;
+  const state = new Map<string, number>();
+  for (const r of stateRows) state.set(`${r.type}\u0000${r.state_key}`, Number(r.event_nid));
+  const createNid = state.get('m.room.create\u0000');
+  if (createNid === undefined) throw new Error(`room ${roomId} has no create event in its current state`);
+  const memberRows = await sql<{ user_id: string; membership: string }[]>`
+    SELECT user_id, membership FROM room_memberships WHERE room_id = ${roomId}`;
+  const members = new Map(memberRows.map((r) => [r.user_id, r.membership]));
+  const extIds = (await sql<{ event_id: string }[]>`SELECT event_id FROM forward_extremities WHERE room_id = ${roomId}`).map((r) => r.event_id);
+  const ext = await events.byIds(extIds);
+  const create = (await events.byNids([createNid])).get(createNid)!;
+  const loaded = new LoadedRoom(
+    roomId,
+    version,
+    create,
+    Number(room.current_state_root),
+    Number(room.max_depth),
+    extIds.map((id) => ext.get(id)!).filter(Boolean),
+    state,
+    members,
+  );
+  // Fill the recent-events window so that syncs are served from memory.
+  const recent = await events.roomRange(roomId, 0, Number.MAX_SAFE_INTEGER, TIMELINE_WINDOW, true);
+  recent.reverse();
+  loaded.timeline = recent;
+  const [before] = await sql<{ s: string | null }[]>`
+    SELECT max(stream_ordering)::text AS s FROM events WHERE room_id = ${roomId}
+      AND stream_ordering < ${recent[0]?.streamOrdering ?? Number.MAX_SAFE_INTEGER}`;
+  loaded.timelineFrom = before?.s ? Number(before.s) : 0;
+  return loaded;
+}
