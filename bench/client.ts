@@ -102,7 +102,6 @@ async function autocannonSends(baseUrl: string, roomId: string, senders: User[],
   }, (err, result) => (err ? fail(err) : finish(result)));
   instance.on('response', (_client, statusCode, _bytes, responseTime) => {
     if (statusCode >= 200 && statusCode < 300) latencies.push(responseTime);
-    if (process.env.BENCH_DEBUG && responseTime > 200) log(`slow ${tag} ${responseTime.toFixed(0)} ms status ${statusCode}`);
   });
   const r = await done;
   return {
@@ -157,6 +156,15 @@ async function fanoutRound(syncHttp: BenchHttp, sendHttp: BenchHttp, users: User
   return { last_ms: Math.max(...perSync), perSync, missed, early };
 }
 
+let server: ServerProcess | undefined;
+// Interrupted: stop the server process started here before exiting.
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    log(`${sig}: stopping the server`);
+    void (server?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
+  });
+}
+
 async function main(): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {
     bench: 'client',
@@ -164,7 +172,6 @@ async function main(): Promise<Record<string, unknown>> {
     note: 'One shared 2-core machine: the load generators (autocannon, the paced sender, 1,000 sync clients) run in this process beside the server and its PostgreSQL, and other work may run at the same time; figures are noisy.',
   };
   const profileDir = args.profile ? await mkdtemp(join(tmpdir(), 'lattice-bench-prof-')) : undefined;
-  let server: ServerProcess | undefined;
   let http: BenchHttp | undefined;
   let syncHttp: BenchHttp | undefined;
   try {
@@ -224,6 +231,10 @@ async function main(): Promise<Record<string, unknown>> {
       };
       log(`fixed rate: ${JSON.stringify(out.fixed_rate)}`);
     }
+
+    // Sends autocannon abandoned at the end of its run may still be committing: let them land
+    // so that they do not wake the first round of syncs.
+    await sleep(1000);
 
     if (PHASES.has('c') && ROUNDS > 0) {
       syncHttp = new BenchHttp(server.port, USERS + 16);

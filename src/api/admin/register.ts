@@ -8,7 +8,6 @@ import type { Router } from '../../http/router.js';
 import type { ServerContext } from '../../services/context.js';
 import { randomBytes } from '../../services/auth.js';
 import { checkNewPassword, newUserId } from '../../services/accounts.js';
-import { withRetryAfter } from '../../services/rate-limit.js';
 import { jsonObject } from '../client/params.js';
 
 const PATH = '/_synapse/admin/v1/register';
@@ -60,7 +59,7 @@ export function registerSharedSecretRegistration(router: Router, ctx: ServerCont
   router.add(
     'POST',
     PATH,
-    withRetryAfter(async (req) => {
+    async (req) => {
       if (!secret) throw disabled();
       const body = jsonObject(req);
       if (typeof body.nonce !== 'string') throw badJson('nonce must be specified');
@@ -92,6 +91,6 @@ export function registerSharedSecretRegistration(router: Router, ctx: ServerCont
       ctx.log.info({ userId, admin }, 'registered a user with the shared secret');
       const s = await accounts.startSession(userId, { ip: req.remoteAddress });
       return { body: { user_id: userId, access_token: s.accessToken, device_id: s.deviceId, home_server: config.server_name } };
-    }),
+    },
   );
 }

@@ -2,11 +2,9 @@
 // rate-limit errors answered with a Retry-After header.
 import type { Router } from '../../http/router.js';
 import type { Handler, RouteOptions } from '../../http/types.js';
-import { withRetryAfter } from '../../services/rate-limit.js';
 
 const PREFIXES = ['/_matrix/client/v3', '/_matrix/client/r0'];
 
 export function clientRoute(router: Router, method: string, path: string, handler: Handler, options: RouteOptions = {}): void {
-  const h = withRetryAfter(handler);
-  for (const p of PREFIXES) router.add(method, p + path, h, options);
+  for (const p of PREFIXES) router.add(method, p + path, handler, options);
 }

@@ -4,7 +4,6 @@ import { MatrixError } from '../../http/errors.js';
 import type { Router } from '../../http/router.js';
 import type { Request, Response } from '../../http/types.js';
 import type { ServerContext } from '../../services/context.js';
-import { withRetryAfter } from '../../services/rate-limit.js';
 import { CSP, MAX_THUMBNAIL_DIMENSION, type MediaFile } from '../../services/media.js';
 
 const DEFAULT_TIMEOUT_MS = 20_000;
@@ -36,7 +35,7 @@ function serve(f: MediaFile): Response {
 export function registerMedia(router: Router, ctx: ServerContext): void {
   const { auth, media } = ctx;
   const raw = { body: 'raw' as const, maxBytes: ctx.config.media.max_upload_bytes };
-  const add = (method: string, path: string, h: (req: Request) => Promise<Response>, opts = {}) => router.add(method, path, withRetryAfter(h), opts);
+  const add = (method: string, path: string, h: (req: Request) => Promise<Response>, opts = {}) => router.add(method, path, h, opts);
 
   for (const v of ['v3', 'r0']) {
     add(
