@@ -21,6 +21,11 @@ export interface VerifyItem {
 export interface CryptoPoolOptions {
   /** Worker threads; defaults to os.availableParallelism(). */
   threads?: number;
+  /** Threads kept alive while idle (default: all). The server uses 0: an idle homeserver
+   *  should not hold a thread, its Wasm memory and V8 heap per core. */
+  minThreads?: number;
+  /** How long an idle thread above minThreads lives. */
+  idleTimeoutMs?: number;
 }
 
 // Below these sizes a batch is not worth splitting further (per-task overhead is ~tens of µs;
@@ -54,7 +59,12 @@ export class CryptoPool {
 
   constructor(options: CryptoPoolOptions = {}) {
     this.threads = Math.max(1, Math.floor(options.threads ?? availableParallelism()));
-    this.pool = new Piscina({ filename: WORKER_URL.href, minThreads: this.threads, maxThreads: this.threads });
+    this.pool = new Piscina({
+      filename: WORKER_URL.href,
+      minThreads: Math.min(this.threads, options.minThreads ?? this.threads),
+      maxThreads: this.threads,
+      idleTimeout: options.idleTimeoutMs ?? 60_000,
+    });
   }
 
   /** [from, to) ranges splitting n items into at most `threads` chunks of ≥ minChunk. */

@@ -13,6 +13,7 @@ import type { AccountRateLimits } from './rate-limit.js';
 import type { Uia } from './uia.js';
 import type { RoomService } from './rooms/service.js';
 import type { FilterStore } from '../storage/filters.js';
+import type { CryptoPool } from '../crypto/pool.js';
 import type { ClientDataServices } from './client-data.js';
 
 /** accountData, toDevice, e2eKeys, receipts, typing, presence, pushRules, profiles, media:
@@ -40,4 +41,6 @@ export interface ServerContext extends ClientDataServices {
   rooms: RoomService;
   /** Stored sync filters. */
   filters: FilterStore;
+  /** Worker threads for batches of signature checks, hashing and signing (federation). */
+  crypto: CryptoPool;
 }

@@ -9,6 +9,7 @@ import { StreamTracker } from './streams.js';
 import { createAccountServices } from './account-services.js';
 import { RoomService } from './rooms/service.js';
 import { FilterStore } from '../storage/filters.js';
+import { CryptoPool } from '../crypto/pool.js';
 import { closeClientDataServices, createClientDataServices, wireClientDataServices } from './client-data.js';
 
 export async function createContext(config: ResolvedConfig, log: Logger, sql: Sql, serverKeys: ServerKeys): Promise<ServerContext> {
@@ -27,6 +28,7 @@ export async function createContext(config: ResolvedConfig, log: Logger, sql: Sq
     ...createAccountServices(config, log, sql),
     rooms,
     filters: new FilterStore(sql),
+    crypto: new CryptoPool({ ...(config.worker_threads ? { threads: config.worker_threads } : {}), minThreads: 0 }),
     ...createClientDataServices({ config, log, sql, streams, notifier }),
   };
   await wireClientDataServices(ctx);
@@ -42,5 +44,6 @@ export function beginShutdown(ctx: ServerContext): void {
 export async function closeContext(ctx: ServerContext): Promise<void> {
   ctx.notifier.close();
   closeClientDataServices(ctx);
+  await ctx.crypto.close();
   await ctx.auth.close();
 }
