@@ -81,3 +81,29 @@ export async function buildLocalEvent(
   if (Buffer.byteLength(json) > MAX_PDU_BYTES) throw new MatrixError(413, 'M_TOO_LARGE', `event is larger than ${MAX_PDU_BYTES} bytes`);
   return { pdu: built.event, eventId: built.eventId, json };
 }
+
+/** A freshly built local event as the room service stores it, with its allocated ids. */
+export function newStoredEvent(
+  roomId: string,
+  ids: { nid: number; stream: number },
+  built: { eventId: string; pdu: PDU; json: string },
+  txn?: { deviceId: string; txnId: string },
+): StoredEvent {
+  return {
+    nid: ids.nid,
+    eventId: built.eventId,
+    roomId,
+    pdu: built.pdu,
+    json: built.json,
+    streamOrdering: ids.stream,
+    outlier: false,
+    softFailed: false,
+    rejected: null,
+    stateBefore: null,
+    stateAfter: null,
+    replacesStateNid: null,
+    redactedBy: null,
+    txnDevice: txn?.deviceId ?? null,
+    txnId: txn?.txnId ?? null,
+  };
+}

@@ -9,7 +9,7 @@ import { buildEvent } from '../../events/signing.js';
 import { badJson, MatrixError } from '../../http/errors.js';
 import type { StoredEvent } from '../../storage/events.js';
 import { stateKey } from '../../storage/state-tree.js';
-import { buildLocalEvent, type LocalEventRequest } from './build.js';
+import { buildLocalEvent, newStoredEvent, type LocalEventRequest } from './build.js';
 import { LoadedRoom } from './loaded-room.js';
 import { persistBatch } from './persist.js';
 import type { RoomService } from './service.js';
@@ -154,24 +154,7 @@ export async function createRoom(
   let createdRoom: LoadedRoom;
   let createdBatch: StoredEvent[];
   try {
-    const stored = (i: number, eventId: string, pdu: StoredEvent['pdu'], json: string): StoredEvent => ({
-      nid: ids[i]!.nid,
-      eventId,
-      roomId,
-      pdu,
-      json,
-      streamOrdering: ids[i]!.stream,
-      outlier: false,
-      softFailed: false,
-      rejected: null,
-      stateBefore: null,
-      stateAfter: null,
-      replacesStateNid: null,
-      redactedBy: null,
-      txnDevice: null,
-      txnId: null,
-    });
-    const createStored = stored(0, built.eventId, built.event, JSON.stringify(built.event));
+    const createStored = newStoredEvent(roomId, ids[0]!, { eventId: built.eventId, pdu: built.event, json: JSON.stringify(built.event) });
     const room = new LoadedRoom(roomId, version, createStored, 0, 1, [createStored], new Map([[stateKey('m.room.create', ''), createStored.nid]]), new Map());
     rooms.events.remember(createStored);
     const batch = [createStored];
@@ -185,7 +168,7 @@ export async function createRoom(
         }
         throw e;
       }
-      const s = stored(i + 1, b.eventId, b.pdu, b.json);
+      const s = newStoredEvent(roomId, ids[i + 1]!, b);
       rooms.applyInMemory(room, s);
       batch.push(s);
     }

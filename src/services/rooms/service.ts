@@ -13,7 +13,7 @@ import { StateTree, stateKey } from '../../storage/state-tree.js';
 import type { Logger } from '../../util/logger.js';
 import type { Notifier } from '../notifier.js';
 import type { StreamTracker } from '../streams.js';
-import { buildLocalEvent, type LocalEventRequest } from './build.js';
+import { buildLocalEvent, newStoredEvent, type LocalEventRequest } from './build.js';
 import { LoadedRoom, loadRoom } from './loaded-room.js';
 import { persistBatch, type PersistDeps } from './persist.js';
 
@@ -174,23 +174,7 @@ export class RoomService {
             }
           }
           const b = await buildLocalEvent(this.events, room, job.req, this.deps.serverName, this.deps.signingKey);
-          const stored: StoredEvent = {
-            nid: ids[i]!.nid,
-            eventId: b.eventId,
-            roomId: room.roomId,
-            pdu: b.pdu,
-            json: b.json,
-            streamOrdering: ids[i]!.stream,
-            outlier: false,
-            softFailed: false,
-            rejected: null,
-            stateBefore: null,
-            stateAfter: null,
-            replacesStateNid: null,
-            redactedBy: null,
-            txnDevice: job.txn?.deviceId ?? null,
-            txnId: job.txn?.txnId ?? null,
-          };
+          const stored = newStoredEvent(room.roomId, ids[i]!, b, job.txn);
           this.applyInMemory(room, stored);
           if (job.txn) txnsInBatch.set(txnKey(job), stored);
           built.push({ job, stored });
