@@ -13,6 +13,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { cpuBetween, cpuSnapshot } from './lib/cpu.js';
 import { summariseProfile, type ProfileSummary } from './lib/cpuprofile.js';
 import { BenchHttp, quantile, round, runPool } from './lib/http.js';
 import { paced } from './lib/paced.js';
@@ -207,23 +208,27 @@ async function main(): Promise<Record<string, unknown>> {
     const senders = users.slice(0, SENDERS);
     if (PHASES.has('a')) {
       await autocannonSends(server.baseUrl, roomId, senders, 'warm', { durationS: 2, connections: SENDERS });
-      out.saturation = await autocannonSends(server.baseUrl, roomId, senders, 'sat', { durationS: DURATION_S, connections: SENDERS });
+      const c0 = await cpuSnapshot(server.pid);
+      const sat = await autocannonSends(server.baseUrl, roomId, senders, 'sat', { durationS: DURATION_S, connections: SENDERS });
+      out.saturation = { ...sat, cpu: cpuBetween(c0, await cpuSnapshot(server.pid)) };
       log(`saturation: ${JSON.stringify(out.saturation)}`);
     }
 
     if (PHASES.has('b')) {
       const sendHttp = new BenchHttp(server.port, 256);
       const counters = new Array<number>(senders.length).fill(0);
+      const c0 = await cpuSnapshot(server.pid);
       const p = await paced(sendHttp, RATE, DURATION_S, (i) => {
         const u = i % senders.length;
         const n = ++counters[u]!;
         return { method: 'PUT', path: sendPath(roomId, `paced-${u}-${n}`), token: senders[u]!.token, body: { msgtype: 'm.text', body: `paced ${n}` } };
       });
+      const cpu = cpuBetween(c0, await cpuSnapshot(server.pid));
       sendHttp.close();
       const { latencies, ...rest } = p;
       const burst = await autocannonSends(server.baseUrl, roomId, senders, 'rate', { durationS: Math.min(DURATION_S, 5), connections: SENDERS, overallRate: RATE });
       out.fixed_rate = {
-        paced: { ...rest, achieved_rate: round(rest.achieved_rate, 1), max_schedule_lag_ms: round(rest.max_schedule_lag_ms), latency_ms: latencySummary(latencies) },
+        paced: { ...rest, achieved_rate: round(rest.achieved_rate, 1), max_schedule_lag_ms: round(rest.max_schedule_lag_ms), latency_ms: latencySummary(latencies), cpu },
         autocannon_overall_rate: {
           ...burst,
           note: "autocannon's overallRate gives each connection a per-second quota that it sends back to back, so this is bursts at saturation speed, not a steady rate",
@@ -251,6 +256,7 @@ async function main(): Promise<Record<string, unknown>> {
       const perSync: number[] = [];
       let missed = 0;
       let early = 0;
+      const c0 = await cpuSnapshot(server.pid);
       for (let r = 0; r < ROUNDS; r++) {
         const res = await fanoutRound(syncHttp, sendHttp, users, owner, roomId, filter, r);
         lasts.push(res.last_ms);
@@ -267,6 +273,7 @@ async function main(): Promise<Record<string, unknown>> {
         per_sync_ms: latencySummary(perSync),
         missed,
         early_returns_rearmed: early,
+        cpu_over_all_rounds: cpuBetween(c0, await cpuSnapshot(server.pid)),
       };
     }
 
