@@ -13,7 +13,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { cpuBetween, cpuSnapshot } from './lib/cpu.js';
+import { cpuBetween, cpuSnapshot, type CpuSnapshot } from './lib/cpu.js';
 import { summariseProfile, type ProfileSummary } from './lib/cpuprofile.js';
 import { BenchHttp, quantile, round, runPool } from './lib/http.js';
 import { paced } from './lib/paced.js';
@@ -118,9 +118,10 @@ async function autocannonSends(baseUrl: string, roomId: string, senders: User[],
 }
 
 /** One fan-out round: every user long-polls, one message is sent, each sync's return is timed. */
-async function fanoutRound(syncHttp: BenchHttp, sendHttp: BenchHttp, users: User[], sender: User, roomId: string, filter: string, round: number) {
+async function fanoutRound(serverPid: number, syncHttp: BenchHttp, sendHttp: BenchHttp, users: User[], sender: User, roomId: string, filter: string, round: number) {
+  const armed = await cpuSnapshot(serverPid);
   const arm = (u: User) => syncHttp.raw('GET', `${C}/sync?since=${enc(u.since!)}&timeout=30000&set_presence=offline&filter=${filter}`, u.token);
-  let pending = users.map(arm);
+  const pending = users.map(arm);
   let early = 0;
   // Give every sync time to reach the server and start waiting; re-arm any that came back
   // early (something else woke them), so the measurement starts with all of them waiting.
@@ -136,9 +137,11 @@ async function fanoutRound(syncHttp: BenchHttp, sendHttp: BenchHttp, users: User
       pending[i] = arm(users[i]!);
     }
   }
+  const waiting = await cpuSnapshot(serverPid);
   const t0 = performance.now();
   const sent = await sendHttp.json<{ event_id: string }>('PUT', sendPath(roomId, `fanout-${round}`), sender.token, { msgtype: 'm.text', body: `fan-out ${round}` });
   const results = await Promise.all(pending);
+  const returned = await cpuSnapshot(serverPid);
   const perSync: number[] = [];
   let missed = 0;
   for (let i = 0; i < results.length; i++) {
@@ -154,7 +157,9 @@ async function fanoutRound(syncHttp: BenchHttp, sendHttp: BenchHttp, users: User
     if (!got) missed++;
     perSync.push(r.endedAt - t0);
   }
-  return { last_ms: Math.max(...perSync), perSync, missed, early };
+  // Server CPU (ms) spent arming the syncs, and from the send until the last one returned.
+  const cpuMs = (a: CpuSnapshot, b: CpuSnapshot) => ((b.server - a.server) * 1000) / 100;
+  return { last_ms: Math.max(...perSync), perSync, missed, early, armCpuMs: cpuMs(armed, waiting), fanoutCpuMs: cpuMs(waiting, returned) };
 }
 
 let server: ServerProcess | undefined;
@@ -256,14 +261,18 @@ async function main(): Promise<Record<string, unknown>> {
       const perSync: number[] = [];
       let missed = 0;
       let early = 0;
+      const armCpu: number[] = [];
+      const fanCpu: number[] = [];
       const c0 = await cpuSnapshot(server.pid);
       for (let r = 0; r < ROUNDS; r++) {
-        const res = await fanoutRound(syncHttp, sendHttp, users, owner, roomId, filter, r);
+        const res = await fanoutRound(server.pid, syncHttp, sendHttp, users, owner, roomId, filter, r);
         lasts.push(res.last_ms);
         perSync.push(...res.perSync);
         missed += res.missed;
         early += res.early;
-        log(`fan-out round ${r}: last ${res.last_ms.toFixed(1)} ms, missed ${res.missed}, early ${res.early}`);
+        armCpu.push(res.armCpuMs);
+        fanCpu.push(res.fanoutCpuMs);
+        log(`fan-out round ${r}: last ${res.last_ms.toFixed(1)} ms, missed ${res.missed}, early ${res.early}, server cpu arm ${res.armCpuMs} ms, fan-out ${res.fanoutCpuMs} ms`);
       }
       sendHttp.close();
       out.fanout = {
@@ -274,6 +283,8 @@ async function main(): Promise<Record<string, unknown>> {
         missed,
         early_returns_rearmed: early,
         cpu_over_all_rounds: cpuBetween(c0, await cpuSnapshot(server.pid)),
+        // /proc CPU ticks are 10 ms: medians over the rounds.
+        server_cpu_ms_per_round: { arming_1000_syncs: quantile(armCpu, 0.5), send_until_last_return: quantile(fanCpu, 0.5) },
       };
     }
 
