@@ -6,6 +6,7 @@
 // seen" is not safe to read up to: position 12 may commit while 11 is still in flight, and a
 // sync that returned up to 12 would never see 11. The tracker publishes the highest position
 // below which everything this process allocated has finished (committed or rolled back).
+import { IdBlock, ID_BLOCK_SIZE } from '../storage/id-block.js';
 import type { Sql } from '../storage/pool.js';
 
 export class StreamTracker {
@@ -13,10 +14,14 @@ export class StreamTracker {
   private maxAllocated = 0;
   private readonly pending = new Set<number>();
   private listeners: Array<(pos: number) => void> = [];
+  private ids?: IdBlock;
 
   async init(sql: Sql): Promise<void> {
     const [row] = await sql<{ last_value: string; is_called: boolean }[]>`SELECT last_value::text, is_called FROM stream_seq`;
-    this.safe = this.maxAllocated = row!.is_called ? Number(row!.last_value) : 0;
+    // Everything up to the end of the last reserved block was either written before the restart
+    // or never will be: new blocks start beyond it.
+    this.safe = this.maxAllocated = row!.is_called ? Number(row!.last_value) + ID_BLOCK_SIZE - 1 : 0;
+    this.ids = new IdBlock(sql, 'stream_seq');
   }
 
   /** The position every sync may read up to. */
@@ -24,23 +29,20 @@ export class StreamTracker {
     return this.safe;
   }
 
-  /** Takes `n` positions with `sql` (the caller's transaction); finish them with `complete`. */
-  async allocate(sql: Sql, n = 1): Promise<number[]> {
-    const rows = await sql<{ p: string }[]>`SELECT nextval('stream_seq')::text AS p FROM generate_series(1, ${n})`;
-    const out = rows.map((r) => Number(r.p));
+  /**
+   * Takes `n` increasing positions, from memory (a database round trip per block of
+   * ID_BLOCK_SIZE). Finish them with `complete` after the commit or the rollback. (`_sql` is
+   * the caller's transaction, kept in the signature for callers that allocate inside one.)
+   */
+  async allocate(_sql?: Sql, n = 1): Promise<number[]> {
+    if (!this.ids) throw new Error('StreamTracker.init was not called');
+    const out = await this.ids.take(n);
+    // Registered in the same tick as they are handed out, so the safe position cannot pass them.
     for (const p of out) {
       this.pending.add(p);
       if (p > this.maxAllocated) this.maxAllocated = p;
     }
     return out;
-  }
-
-  /** Registers positions taken elsewhere (e.g. together with other ids in one query). */
-  track(positions: readonly number[]): void {
-    for (const p of positions) {
-      this.pending.add(p);
-      if (p > this.maxAllocated) this.maxAllocated = p;
-    }
   }
 
   /** Marks positions finished (after commit or rollback) and advances the safe position. */

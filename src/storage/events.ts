@@ -1,6 +1,5 @@
 // The events table family: events, their DAG edges, and a cache of parsed events by numeric id.
 import type { PDU } from '../events/pdu.js';
-import { referencedEventIds } from '../events/pdu.js';
 import { Lru } from '../util/lru.js';
 import type { Sql } from './pool.js';
 
@@ -142,61 +141,6 @@ export class EventStore {
       this.remember(e);
       return e;
     });
-  }
-
-  /** Events already sent with any of these (sender, device, txn id) triples, keyed `sender\0device\0txn`. */
-  async byTxns(roomId: string, txns: ReadonlyArray<{ sender: string; device: string; txnId: string }>): Promise<Map<string, StoredEvent>> {
-    const out = new Map<string, StoredEvent>();
-    if (txns.length === 0) return out;
-    const rows = await this.sql.unsafe<EventRow[]>(
-      `SELECT ${COLUMNS} FROM events e JOIN unnest($2::text[], $3::text[], $4::text[]) AS t(sender, device, txn)
-         ON e.sender = t.sender AND e.txn_device = t.device AND e.txn_id = t.txn
-       WHERE e.room_id = $1`,
-      [roomId, txns.map((t) => t.sender), txns.map((t) => t.device), txns.map((t) => t.txnId)],
-    );
-    for (const r of rows) {
-      const e = fromRow(r);
-      out.set(`${e.pdu.sender}\u0000${r.txn_device}\u0000${r.txn_id}`, e);
-    }
-    return out;
-  }
-
-  /** Takes `n` numeric ids ahead of inserting (state snapshots reference them). */
-  async allocateNids(tx: Sql, n: number): Promise<number[]> {
-    const rows = await tx<{ id: string }[]>`SELECT nextval('events_event_nid_seq')::text AS id FROM generate_series(1, ${n})`;
-    return rows.map((r) => Number(r.id));
-  }
-
-  /** Inserts events and their edges inside `tx`. */
-  async insert(tx: Sql, events: readonly StoredEvent[]): Promise<void> {
-    if (events.length === 0) return;
-    const rows = events.map((e) => ({
-      event_nid: e.nid,
-      event_id: e.eventId,
-      room_id: e.roomId,
-      type: e.pdu.type,
-      state_key: e.pdu.state_key ?? null,
-      sender: e.pdu.sender,
-      depth: e.pdu.depth,
-      origin_server_ts: e.pdu.origin_server_ts,
-      stream_ordering: e.streamOrdering,
-      json: e.json,
-      redacts: redactsOf(e.pdu),
-      outlier: e.outlier,
-      soft_failed: e.softFailed,
-      rejected: e.rejected,
-      state_before: e.stateBefore,
-      state_after: e.stateAfter,
-      replaces_state_nid: e.replacesStateNid,
-      txn_device: e.txnDevice,
-      txn_id: e.txnId,
-    }));
-    await tx`INSERT INTO events ${tx(rows)}`;
-    const edges = events.flatMap((e) => referencedEventIds(e.pdu.prev_events).map((p) => ({ event_nid: e.nid, prev_event_id: p })));
-    if (edges.length) await tx`INSERT INTO event_edges ${tx(edges)} ON CONFLICT DO NOTHING`;
-    const auth = events.flatMap((e) => referencedEventIds(e.pdu.auth_events).map((a) => ({ event_nid: e.nid, auth_event_id: a })));
-    if (auth.length) await tx`INSERT INTO event_auth_edges ${tx(auth)} ON CONFLICT DO NOTHING`;
-    for (const e of events) this.remember(e);
   }
 }
 

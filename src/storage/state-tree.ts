@@ -11,6 +11,7 @@
 // Branch nodes have 32 slots chosen by 5 bits of a 32-bit FNV-1a hash of the key per level;
 // leaves hold up to LEAF_MAX entries sorted by key and split into a branch when they overflow
 // (below MAX_DEPTH, where hash bits run out and leaves just grow).
+import { IdBlock } from './id-block.js';
 import type { Sql } from './pool.js';
 
 export type StateMap = Map<string, number>;
@@ -68,13 +69,22 @@ class PendingNodes {
   }
 }
 
+/** New nodes to write: what `prepare` computed. */
+export interface PreparedState {
+  root: number;
+  rows: Array<{ node_id: number; data: string }>;
+}
+
 export class StateTree {
   private readonly cache = new Map<number, Node>();
+  private readonly ids: IdBlock;
 
   constructor(
     private readonly sql: Sql,
     private readonly maxCachedNodes = 200_000,
-  ) {}
+  ) {
+    this.ids = new IdBlock(sql, 'state_nodes_node_id_seq');
+  }
 
   private remember(id: number, n: Node): void {
     if (this.cache.size >= this.maxCachedNodes) {
@@ -242,13 +252,30 @@ export class StateTree {
    * (pass the transaction). Returns the new root.
    */
   async update(root: number, changes: ReadonlyMap<string, number | null>, sql: Sql = this.sql): Promise<number> {
-    if (changes.size === 0) return root;
+    const prepared = await this.prepare(root, changes);
+    await this.write(prepared.rows, sql);
+    return prepared.root;
+  }
+
+  /**
+   * Computes the snapshot `root` + `changes` without writing it: the caller writes `rows`
+   * (e.g. in the same statement as the events that use the new root). Later reads of the new
+   * root are served from the cache until then.
+   */
+  async prepare(root: number, changes: ReadonlyMap<string, number | null>): Promise<PreparedState> {
+    if (changes.size === 0) return { root, rows: [] };
     const keys = [...changes.keys()];
-    await this.prefetchPaths(root, keys, sql);
+    await this.prefetchPaths(root, keys);
     const pending = new PendingNodes();
     const items = keys.map((key) => ({ key, h: hash(key), val: changes.get(key)! }));
     const newRoot = this.rebuild(root, 0, items, pending);
-    return this.flush(newRoot, pending, sql);
+    return this.assignIds(newRoot, pending);
+  }
+
+  async write(rows: PreparedState['rows'], sql: Sql = this.sql): Promise<void> {
+    for (let i = 0; i < rows.length; i += 5000) {
+      await sql`INSERT INTO state_nodes ${sql(rows.slice(i, i + 5000), 'node_id', 'data')}`;
+    }
   }
 
   /** Builds a snapshot from scratch. */
@@ -318,25 +345,19 @@ export class StateTree {
     return pending.add({ leaf: false, children });
   }
 
-  private async flush(root: number, pending: PendingNodes, sql: Sql): Promise<number> {
-    if (root >= 0) return root; // nothing new (or empty)
+  private async assignIds(root: number, pending: PendingNodes): Promise<PreparedState> {
+    if (root >= 0) return { root, rows: [] }; // nothing new (or empty)
     const count = pending.nodes.length;
-    const ids = (
-      await sql<{ id: string }[]>`SELECT nextval('state_nodes_node_id_seq')::text AS id FROM generate_series(1, ${count})`
-    ).map((r) => Number(r.id));
+    const ids = await this.ids.take(count);
     const real = (tmp: number) => (tmp < 0 ? ids[-tmp - 1]! : tmp);
-    const rows: Array<{ node_id: number; data: string }> = [];
+    const rows: PreparedState['rows'] = [];
     for (let i = 0; i < count; i++) {
       let n = pending.nodes[i]!;
       if (!n.leaf) n = { leaf: false, children: n.children.map(real) };
       rows.push({ node_id: ids[i]!, data: encode(n) });
       this.remember(ids[i]!, n);
     }
-    // Unreachable temporaries (superseded during one rebuild) are written too; they are tiny and rare.
-    for (let i = 0; i < rows.length; i += 5000) {
-      await sql`INSERT INTO state_nodes ${sql(rows.slice(i, i + 5000), 'node_id', 'data')}`;
-    }
-    return real(root);
+    return { root: real(root), rows };
   }
 }
 

@@ -8,11 +8,19 @@ import type { Sql } from '../../storage/pool.js';
 
 /** How many recent events each loaded room keeps for sync. */
 export const TIMELINE_WINDOW = 200;
+/** Transaction ids remembered per room. */
+const MAX_TXNS = 5_000;
 
 export class LoadedRoom {
   /** Recent events in stream order; `timelineFrom` is the stream position they start after. */
   timeline: StoredEvent[] = [];
   timelineFrom = 0;
+  /**
+   * Recent transaction ids (`sender\0device\0txn`) → the event they sent, so a client's retry
+   * resolves to the same event. Kept in memory like other servers do; filled from the recent
+   * events window when the room loads, so retries across a restart are caught too.
+   */
+  readonly txns = new Map<string, StoredEvent>();
 
   constructor(
     readonly roomId: string,
@@ -31,6 +39,11 @@ export class LoadedRoom {
   get lastStream(): number {
     const last = this.timeline[this.timeline.length - 1];
     return last?.streamOrdering ?? this.timelineFrom;
+  }
+
+  rememberTxn(key: string, e: StoredEvent): void {
+    this.txns.set(key, e);
+    if (this.txns.size > MAX_TXNS) this.txns.delete(this.txns.keys().next().value as string);
   }
 
   pushTimeline(e: StoredEvent): void {
@@ -79,6 +92,7 @@ export async function loadRoom(sql: Sql, events: EventStore, roomId: string): Pr
   const recent = await events.roomRange(roomId, 0, Number.MAX_SAFE_INTEGER, TIMELINE_WINDOW, true);
   recent.reverse();
   loaded.timeline = recent;
+  for (const e of recent) if (e.txnId && e.txnDevice) loaded.rememberTxn(`${e.pdu.sender}\u0000${e.txnDevice}\u0000${e.txnId}`, e);
   const [before] = await sql<{ s: string | null }[]>`
     SELECT max(stream_ordering)::text AS s FROM events WHERE room_id = ${roomId}
       AND stream_ordering < ${recent[0]?.streamOrdering ?? Number.MAX_SAFE_INTEGER}`;

@@ -1,8 +1,11 @@
-// Writes a batch of a room's new events in one transaction: events and edges, state snapshots,
-// the room's current state, extremities and memberships.
+// Writes a batch of a room's new events: events and edges, state snapshots, the room's current
+// state, extremities, memberships and redaction marks — in ONE statement of data-modifying
+// CTEs fed by arrays. A single statement is atomic by itself, so a batch costs one round trip
+// (no BEGIN/COMMIT), and its text never changes, so it stays prepared.
 import { isStateEvent } from '../../events/pdu.js';
+import { referencedEventIds } from '../../events/pdu.js';
 import { redactsOf, type EventStore, type StoredEvent } from '../../storage/events.js';
-import { asSql, type Sql } from '../../storage/pool.js';
+import type { Sql } from '../../storage/pool.js';
 import { stateKey, type StateTree } from '../../storage/state-tree.js';
 import type { LoadedRoom } from './loaded-room.js';
 
@@ -12,10 +15,40 @@ export interface PersistDeps {
   tree: StateTree;
 }
 
+const EVENT_COLUMNS =
+  'event_nid, event_id, room_id, type, state_key, sender, depth, origin_server_ts, stream_ordering, json, redacts, ' +
+  'outlier, soft_failed, rejected, state_before, state_after, replaces_state_nid, redacted_by, txn_device, txn_id';
+const EVENT_TYPES = 'bigint,text,text,text,text,text,bigint,bigint,bigint,text,text,bool,bool,text,bigint,bigint,bigint,text,text,text'.split(',');
+
+// $1…$20 event columns, then the rest numbered below.
+const P = EVENT_TYPES.length;
+const eventsCte = `ev AS (INSERT INTO events (${EVENT_COLUMNS}) SELECT * FROM unnest(${EVENT_TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ')}))`;
+const COMMON = [
+  eventsCte,
+  `pe AS (INSERT INTO event_edges (event_nid, prev_event_id) SELECT * FROM unnest($${P + 1}::bigint[], $${P + 2}::text[]) ON CONFLICT DO NOTHING)`,
+  `ae AS (INSERT INTO event_auth_edges (event_nid, auth_event_id) SELECT * FROM unnest($${P + 3}::bigint[], $${P + 4}::text[]) ON CONFLICT DO NOTHING)`,
+  `fx AS (DELETE FROM forward_extremities WHERE room_id = $${P + 5} AND event_id <> ALL($${P + 6}::text[]))`,
+  `fi AS (INSERT INTO forward_extremities (room_id, event_id) SELECT $${P + 5}, unnest($${P + 6}::text[]) ON CONFLICT DO NOTHING)`,
+  `cs AS (INSERT INTO current_state (room_id, type, state_key, event_nid) SELECT $${P + 5}, * FROM unnest($${P + 7}::text[], $${P + 8}::text[], $${P + 9}::bigint[])
+     ON CONFLICT (room_id, type, state_key) DO UPDATE SET event_nid = EXCLUDED.event_nid)`,
+  `mb AS (INSERT INTO room_memberships (room_id, user_id, membership, event_nid, stream_ordering)
+     SELECT $${P + 5}, * FROM unnest($${P + 10}::text[], $${P + 11}::text[], $${P + 12}::bigint[], $${P + 13}::bigint[])
+     ON CONFLICT (room_id, user_id) DO UPDATE SET membership = EXCLUDED.membership, event_nid = EXCLUDED.event_nid,
+       stream_ordering = EXCLUDED.stream_ordering, forgotten = false)`,
+  `rd AS (UPDATE events SET redacted_by = r.by FROM unnest($${P + 14}::text[], $${P + 15}::text[]) AS r(target, by)
+     WHERE events.event_id = r.target AND events.room_id = $${P + 5} AND events.redacted_by IS NULL)`,
+  `sn AS (INSERT INTO state_nodes (node_id, data) SELECT * FROM unnest($${P + 16}::bigint[], $${P + 17}::text[]))`,
+];
+const UPDATE_ROOM = `rm AS (UPDATE rooms SET current_state_root = $${P + 18}, max_depth = GREATEST(max_depth, $${P + 19}) WHERE room_id = $${P + 5})`;
+const INSERT_ROOM = `rm AS (INSERT INTO rooms (room_id, room_version, creator, created_ts, is_public, current_state_root, max_depth)
+  VALUES ($${P + 5}, $${P + 20}, $${P + 21}, $${P + 22}, $${P + 23}, $${P + 18}, $${P + 19}))`;
+const BATCH_SQL = `WITH ${[...COMMON, UPDATE_ROOM].join(',\n')} SELECT 1`;
+const CREATE_SQL = `WITH ${[...COMMON, INSERT_ROOM].join(',\n')} SELECT 1`;
+
 /**
  * Persists `batch` (already applied to `room` in memory, in order). `room.root` is the state
- * root before the batch; on success it becomes the root after it. `createRoom` inserts the
- * rooms row first.
+ * root before the batch; on success it becomes the root after it. `createRoom` writes the
+ * rooms row too.
  */
 export async function persistBatch(
   deps: PersistDeps,
@@ -24,53 +57,64 @@ export async function persistBatch(
   createRoom?: { creator: string; isPublic: boolean },
 ): Promise<void> {
   const { sql, events, tree } = deps;
-  await sql.begin(async (tx) => {
-    if (createRoom) {
-      await tx`INSERT INTO rooms (room_id, room_version, creator, created_ts, is_public)
-        VALUES (${room.roomId}, ${room.version.id}, ${createRoom.creator}, ${Date.now()}, ${createRoom.isPublic})`;
-    } else {
-      // Serialises writers to this room across processes too.
-      await tx`SELECT 1 FROM rooms WHERE room_id = ${room.roomId} FOR UPDATE`;
+  let root = room.root;
+  const nodes: Array<{ node_id: number; data: string }> = [];
+  const state = new Map<string, StoredEvent>();
+  const members = new Map<string, StoredEvent>();
+  const redactions: Array<[target: string, by: string]> = [];
+  const inBatch = new Map(batch.map((e) => [e.eventId, e]));
+  for (const e of batch) {
+    e.stateBefore = root;
+    if (isStateEvent(e.pdu) && !e.rejected) {
+      const key = stateKey(e.pdu.type, e.pdu.state_key!);
+      const prepared = await tree.prepare(root, new Map([[key, e.nid]]));
+      root = prepared.root;
+      nodes.push(...prepared.rows);
+      state.set(key, e);
+      if (e.pdu.type === 'm.room.member') members.set(e.pdu.state_key!, e);
     }
-    let root = room.root;
-    const stateRows = new Map<string, { room_id: string; type: string; state_key: string; event_nid: number }>();
-    const memberRows = new Map<string, { room_id: string; user_id: string; membership: string; event_nid: number; stream_ordering: number }>();
-    const redactions: Array<[redacted: string, by: string]> = [];
-    for (const e of batch) {
-      e.stateBefore = root;
-      if (isStateEvent(e.pdu) && !e.rejected) {
-        root = await tree.update(root, new Map([[stateKey(e.pdu.type, e.pdu.state_key!), e.nid]]), asSql(tx));
-        stateRows.set(`${e.pdu.type}\u0000${e.pdu.state_key}`, { room_id: room.roomId, type: e.pdu.type, state_key: e.pdu.state_key!, event_nid: e.nid });
-        if (e.pdu.type === 'm.room.member') {
-          memberRows.set(e.pdu.state_key!, {
-            room_id: room.roomId,
-            user_id: e.pdu.state_key!,
-            membership: String(e.pdu.content.membership),
-            event_nid: e.nid,
-            stream_ordering: e.streamOrdering!,
-          });
-        }
-      }
-      e.stateAfter = root;
-      const redacts = redactsOf(e.pdu);
-      if (redacts) redactions.push([redacts, e.eventId]);
+    e.stateAfter = root;
+    const target = redactsOf(e.pdu);
+    if (target) {
+      const t = inBatch.get(target);
+      if (t) t.redactedBy ??= e.eventId;
+      else redactions.push([target, e.eventId]);
     }
-    await events.insert(asSql(tx), batch);
-    await tx`UPDATE rooms SET current_state_root = ${root}, max_depth = GREATEST(max_depth, ${room.maxDepth}) WHERE room_id = ${room.roomId}`;
-    await tx`DELETE FROM forward_extremities WHERE room_id = ${room.roomId}`;
-    await tx`INSERT INTO forward_extremities ${tx(room.extremities.map((x) => ({ room_id: room.roomId, event_id: x.eventId })))}`;
-    if (stateRows.size) {
-      await tx`INSERT INTO current_state ${tx([...stateRows.values()])}
-        ON CONFLICT (room_id, type, state_key) DO UPDATE SET event_nid = EXCLUDED.event_nid`;
-    }
-    if (memberRows.size) {
-      await tx`INSERT INTO room_memberships ${tx([...memberRows.values()])}
-        ON CONFLICT (room_id, user_id) DO UPDATE SET membership = EXCLUDED.membership, event_nid = EXCLUDED.event_nid,
-          stream_ordering = EXCLUDED.stream_ordering, forgotten = false`;
-    }
-    for (const [redacted, by] of redactions) {
-      await tx`UPDATE events SET redacted_by = ${by} WHERE event_id = ${redacted} AND room_id = ${room.roomId} AND redacted_by IS NULL`;
-    }
-    room.root = root;
-  });
+  }
+
+  const cols: unknown[][] = EVENT_TYPES.map(() => []);
+  const prevNids: number[] = [];
+  const prevIds: string[] = [];
+  const authNids: number[] = [];
+  const authIds: string[] = [];
+  for (const e of batch) {
+    const p = e.pdu;
+    const row = [
+      e.nid, e.eventId, room.roomId, p.type, p.state_key ?? null, p.sender, p.depth, p.origin_server_ts, e.streamOrdering, e.json,
+      redactsOf(p), e.outlier, e.softFailed, e.rejected, e.stateBefore, e.stateAfter, e.replacesStateNid, e.redactedBy, e.txnDevice, e.txnId,
+    ];
+    for (let i = 0; i < row.length; i++) cols[i]!.push(row[i]);
+    for (const id of referencedEventIds(p.prev_events)) prevNids.push(e.nid), prevIds.push(id);
+    for (const id of referencedEventIds(p.auth_events)) authNids.push(e.nid), authIds.push(id);
+  }
+  const stateRows = [...state.values()];
+  const memberRows = [...members.values()];
+  // Typed arrays for the unnest() columns (postgres.js would guess an array's type from its first element).
+  const OID: Record<string, number> = { bigint: 20, text: 25, bool: 16 };
+  const arr = (values: unknown[], type: string) => sql.array(values as never[], OID[type]);
+  const params: unknown[] = [
+    ...cols.map((c, i) => arr(c, EVENT_TYPES[i]!)),
+    arr(prevNids, 'bigint'), arr(prevIds, 'text'), arr(authNids, 'bigint'), arr(authIds, 'text'),
+    room.roomId, arr(room.extremities.map((x) => x.eventId), 'text'),
+    arr(stateRows.map((e) => e.pdu.type), 'text'), arr(stateRows.map((e) => e.pdu.state_key!), 'text'), arr(stateRows.map((e) => e.nid), 'bigint'),
+    arr(memberRows.map((e) => e.pdu.state_key!), 'text'), arr(memberRows.map((e) => String(e.pdu.content.membership)), 'text'),
+    arr(memberRows.map((e) => e.nid), 'bigint'), arr(memberRows.map((e) => e.streamOrdering), 'bigint'),
+    arr(redactions.map((r) => r[0]), 'text'), arr(redactions.map((r) => r[1]), 'text'),
+    arr(nodes.map((n) => n.node_id), 'bigint'), arr(nodes.map((n) => n.data), 'text'),
+    root, room.maxDepth,
+  ];
+  if (createRoom) params.push(room.version.id, createRoom.creator, Date.now(), createRoom.isPublic);
+  await sql.unsafe(createRoom ? CREATE_SQL : BATCH_SQL, params as never[], { prepare: true });
+  for (const e of batch) events.remember(e);
+  room.root = root;
 }

@@ -7,6 +7,7 @@ import { isStateEvent, type PDU } from '../../events/pdu.js';
 import { serverNameOf } from '../../events/identifiers.js';
 import { notFound } from '../../http/errors.js';
 import { AliasStore } from '../../storage/aliases.js';
+import { IdBlock } from '../../storage/id-block.js';
 import { EventStore, redactsOf, type StoredEvent } from '../../storage/events.js';
 import type { Sql } from '../../storage/pool.js';
 import { StateTree, stateKey } from '../../storage/state-tree.js';
@@ -45,10 +46,13 @@ export interface Membership {
 
 const MAX_BATCH = 256;
 
+const txnKey = (sender: string, t: TxnRef) => `${sender}\u0000${t.deviceId}\u0000${t.txnId}`;
+
 export class RoomService {
   readonly events: EventStore;
   readonly tree: StateTree;
   readonly aliases: AliasStore;
+  private readonly nids: IdBlock;
   private readonly rooms = new Map<string, Promise<LoadedRoom | undefined>>();
   private readonly queues = new Map<string, Job[]>();
   private readonly draining = new Set<string>();
@@ -64,6 +68,7 @@ export class RoomService {
     this.events = new EventStore(deps.sql);
     this.tree = new StateTree(deps.sql);
     this.aliases = new AliasStore(deps.sql);
+    this.nids = new IdBlock(deps.sql, 'events_event_nid_seq');
   }
 
   get signingKey(): SigningKey {
@@ -157,26 +162,19 @@ export class RoomService {
     try {
       const ids = await this.allocateIds(jobs.length);
       positions.push(...ids.map((x) => x.stream));
-      // Retried transactions resolve to the event they already sent (one query per batch).
-      const txnKey = (j: Job) => `${j.req.sender}\u0000${j.txn!.deviceId}\u0000${j.txn!.txnId}`;
-      const txnsInBatch = await this.events.byTxns(
-        room.roomId,
-        jobs.filter((j) => j.txn).map((j) => ({ sender: j.req.sender, device: j.txn!.deviceId, txnId: j.txn!.txnId })),
-      );
       for (let i = 0; i < jobs.length; i++) {
         const job = jobs[i]!;
         try {
-          if (job.txn) {
-            const dup = txnsInBatch.get(txnKey(job));
-            if (dup) {
-              job.resolve(dup);
-              continue;
-            }
+          // A retried transaction resolves to the event it already sent.
+          const dup = job.txn ? room.txns.get(txnKey(job.req.sender, job.txn)) : undefined;
+          if (dup) {
+            job.resolve(dup);
+            continue;
           }
           const b = await buildLocalEvent(this.events, room, job.req, this.deps.serverName, this.deps.signingKey);
           const stored = newStoredEvent(room.roomId, ids[i]!, b, job.txn);
           this.applyInMemory(room, stored);
-          if (job.txn) txnsInBatch.set(txnKey(job), stored);
+          if (job.txn) room.rememberTxn(txnKey(job.req.sender, job.txn), stored);
           built.push({ job, stored });
         } catch (e) {
           job.reject(e);
@@ -185,7 +183,8 @@ export class RoomService {
       if (built.length === 0) return;
       await persistBatch(this.persistDeps, room, built.map((b) => b.stored));
     } catch (e) {
-      // The in-memory room may now be ahead of the database: drop it and reload on next use.
+      // The in-memory room (state, extremities, txn ids) may now be ahead of the database:
+      // drop it and reload on next use.
       this.rooms.delete(room.roomId);
       for (const b of built) this.events.forget(b.stored.nid);
       this.deps.log.error({ err: e, room: room.roomId }, 'persisting events failed');
@@ -198,13 +197,11 @@ export class RoomService {
     for (const b of built) b.job.resolve(b.stored);
   }
 
-  /** Takes numeric ids and stream positions for up to `n` events in one round trip. */
+  /** Numeric ids and stream positions for `n` events, from memory (see IdBlock). */
   async allocateIds(n: number): Promise<Array<{ nid: number; stream: number }>> {
-    const rows = await this.deps.sql<{ nid: string; stream: string }[]>`
-      SELECT nextval('events_event_nid_seq')::text AS nid, nextval('stream_seq')::text AS stream FROM generate_series(1, ${n})`;
-    const out = rows.map((r) => ({ nid: Number(r.nid), stream: Number(r.stream) }));
-    this.deps.streams.track(out.map((x) => x.stream));
-    return out;
+    const nids = await this.nids.take(n);
+    const streams = await this.deps.streams.allocate(undefined, n);
+    return nids.map((nid, i) => ({ nid, stream: streams[i]! }));
   }
 
   /** Applies a built event to the room's in-memory state so the next event builds on it. */
