@@ -13,7 +13,10 @@ CREATE TABLE rooms (
   is_public boolean NOT NULL DEFAULT false,
   -- Root of the state trie of the current state, and the room's greatest depth.
   current_state_root bigint NOT NULL DEFAULT 0,
-  max_depth bigint NOT NULL DEFAULT 0
+  max_depth bigint NOT NULL DEFAULT 0,
+  -- Events with no children yet: the prev_events of the next event. A column rather than a
+  -- table: it is rewritten by every send, and one row update (HOT) leaves no index bloat.
+  forward_extremities text[] NOT NULL DEFAULT '{}'
 );
 
 -- Immutable nodes of the persistent hash trie that holds room state (src/storage/state-tree.ts).
@@ -57,24 +60,19 @@ CREATE INDEX events_room_stream ON events (room_id, stream_ordering) WHERE strea
 CREATE INDEX events_redacts ON events (redacts) WHERE redacts IS NOT NULL;
 CREATE UNIQUE INDEX events_txn ON events (room_id, sender, txn_device, txn_id) WHERE txn_id IS NOT NULL;
 
+-- No foreign keys on the edge tables: the room service inserts edges in the same statement as
+-- their event, and the checks cost more than the insert itself.
 CREATE TABLE event_edges (
-  event_nid bigint NOT NULL REFERENCES events (event_nid),
+  event_nid bigint NOT NULL,
   prev_event_id text NOT NULL,
   PRIMARY KEY (event_nid, prev_event_id)
 );
 CREATE INDEX event_edges_prev ON event_edges (prev_event_id);
 
 CREATE TABLE event_auth_edges (
-  event_nid bigint NOT NULL REFERENCES events (event_nid),
+  event_nid bigint NOT NULL,
   auth_event_id text NOT NULL,
   PRIMARY KEY (event_nid, auth_event_id)
-);
-
--- Events with no children yet: the prev_events of the next event.
-CREATE TABLE forward_extremities (
-  room_id text NOT NULL,
-  event_id text NOT NULL,
-  PRIMARY KEY (room_id, event_id)
 );
 
 -- The room's current state, row per (type, state_key), for queries the trie cannot answer.

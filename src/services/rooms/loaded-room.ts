@@ -62,8 +62,8 @@ export class LoadedRoom {
 }
 
 export async function loadRoom(sql: Sql, events: EventStore, roomId: string): Promise<LoadedRoom | undefined> {
-  const [room] = await sql<{ room_version: string; current_state_root: string; max_depth: string }[]>`
-    SELECT room_version, current_state_root::text, max_depth::text FROM rooms WHERE room_id = ${roomId}`;
+  const [room] = await sql<{ room_version: string; current_state_root: string; max_depth: string; forward_extremities: string[] }[]>`
+    SELECT room_version, current_state_root::text, max_depth::text, forward_extremities FROM rooms WHERE room_id = ${roomId}`;
   if (!room) return undefined;
   const version = requireRoomVersion(room.room_version);
   const stateRows = await sql<{ type: string; state_key: string; event_nid: string }[]>`
@@ -75,7 +75,7 @@ export async function loadRoom(sql: Sql, events: EventStore, roomId: string): Pr
   const memberRows = await sql<{ user_id: string; membership: string }[]>`
     SELECT user_id, membership FROM room_memberships WHERE room_id = ${roomId}`;
   const members = new Map(memberRows.map((r) => [r.user_id, r.membership]));
-  const extIds = (await sql<{ event_id: string }[]>`SELECT event_id FROM forward_extremities WHERE room_id = ${roomId}`).map((r) => r.event_id);
+  const extIds = room.forward_extremities;
   const ext = await events.byIds(extIds);
   const create = (await events.byNids([createNid])).get(createNid)!;
   const loaded = new LoadedRoom(

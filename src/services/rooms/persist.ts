@@ -1,5 +1,5 @@
 // Writes a batch of a room's new events: events and edges, state snapshots, the room's current
-// state, extremities, memberships and redaction marks — in ONE statement of data-modifying
+// state and extremities, memberships and redaction marks — in ONE statement of data-modifying
 // CTEs fed by arrays. A single statement is atomic by itself, so a batch costs one round trip
 // (no BEGIN/COMMIT), and its text never changes, so it stays prepared.
 import { isStateEvent } from '../../events/pdu.js';
@@ -27,22 +27,25 @@ const COMMON = [
   eventsCte,
   `pe AS (INSERT INTO event_edges (event_nid, prev_event_id) SELECT * FROM unnest($${P + 1}::bigint[], $${P + 2}::text[]) ON CONFLICT DO NOTHING)`,
   `ae AS (INSERT INTO event_auth_edges (event_nid, auth_event_id) SELECT * FROM unnest($${P + 3}::bigint[], $${P + 4}::text[]) ON CONFLICT DO NOTHING)`,
-  `fx AS (DELETE FROM forward_extremities WHERE room_id = $${P + 5} AND event_id <> ALL($${P + 6}::text[]))`,
-  `fi AS (INSERT INTO forward_extremities (room_id, event_id) SELECT $${P + 5}, unnest($${P + 6}::text[]) ON CONFLICT DO NOTHING)`,
   `cs AS (INSERT INTO current_state (room_id, type, state_key, event_nid) SELECT $${P + 5}, * FROM unnest($${P + 7}::text[], $${P + 8}::text[], $${P + 9}::bigint[])
      ON CONFLICT (room_id, type, state_key) DO UPDATE SET event_nid = EXCLUDED.event_nid)`,
   `mb AS (INSERT INTO room_memberships (room_id, user_id, membership, event_nid, stream_ordering)
      SELECT $${P + 5}, * FROM unnest($${P + 10}::text[], $${P + 11}::text[], $${P + 12}::bigint[], $${P + 13}::bigint[])
      ON CONFLICT (room_id, user_id) DO UPDATE SET membership = EXCLUDED.membership, event_nid = EXCLUDED.event_nid,
        stream_ordering = EXCLUDED.stream_ordering, forgotten = false)`,
-  `rd AS (UPDATE events SET redacted_by = r.by FROM unnest($${P + 14}::text[], $${P + 15}::text[]) AS r(target, by)
-     WHERE events.event_id = r.target AND events.room_id = $${P + 5} AND events.redacted_by IS NULL)`,
   `sn AS (INSERT INTO state_nodes (node_id, data) SELECT * FROM unnest($${P + 16}::bigint[], $${P + 17}::text[]))`,
 ];
-const UPDATE_ROOM = `rm AS (UPDATE rooms SET current_state_root = $${P + 18}, max_depth = GREATEST(max_depth, $${P + 19}) WHERE room_id = $${P + 5})`;
-const INSERT_ROOM = `rm AS (INSERT INTO rooms (room_id, room_version, creator, created_ts, is_public, current_state_root, max_depth)
-  VALUES ($${P + 5}, $${P + 20}, $${P + 21}, $${P + 22}, $${P + 23}, $${P + 18}, $${P + 19}))`;
+const UPDATE_ROOM = `rm AS (UPDATE rooms SET current_state_root = $${P + 18}, max_depth = GREATEST(max_depth, $${P + 19}),
+  forward_extremities = $${P + 6}::text[] WHERE room_id = $${P + 5})`;
+const INSERT_ROOM = `rm AS (INSERT INTO rooms (room_id, room_version, creator, created_ts, is_public, current_state_root, max_depth, forward_extremities)
+  VALUES ($${P + 5}, $${P + 20}, $${P + 21}, $${P + 22}, $${P + 23}, $${P + 18}, $${P + 19}, $${P + 6}::text[]))`;
+// Marking redacted events joins `events` against the array: fine with the real values, but a
+// generic plan (which prepared statements move to) can scan the whole table. Redactions are rare,
+// so only batches that have one use this variant, unprepared, planned with their values.
+const REDACT = `rd AS (UPDATE events SET redacted_by = r.by FROM unnest($${P + 14}::text[], $${P + 15}::text[]) AS r(target, by)
+     WHERE events.event_id = r.target AND events.room_id = $${P + 5} AND events.redacted_by IS NULL)`;
 const BATCH_SQL = `WITH ${[...COMMON, UPDATE_ROOM].join(',\n')} SELECT 1`;
+const BATCH_REDACT_SQL = `WITH ${[...COMMON, UPDATE_ROOM, REDACT].join(',\n')} SELECT 1`;
 const CREATE_SQL = `WITH ${[...COMMON, INSERT_ROOM].join(',\n')} SELECT 1`;
 
 /**
@@ -114,7 +117,8 @@ export async function persistBatch(
     root, room.maxDepth,
   ];
   if (createRoom) params.push(room.version.id, createRoom.creator, Date.now(), createRoom.isPublic);
-  await sql.unsafe(createRoom ? CREATE_SQL : BATCH_SQL, params as never[], { prepare: true });
+  const text = createRoom ? CREATE_SQL : redactions.length ? BATCH_REDACT_SQL : BATCH_SQL;
+  await sql.unsafe(text, params as never[], { prepare: text !== BATCH_REDACT_SQL });
   for (const e of batch) events.remember(e);
   room.root = root;
 }
