@@ -5,9 +5,9 @@ import { resolve, dirname } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { configSchema, type Config } from './schema.js';
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
+import { ConfigError } from './errors.js';
+
+export { ConfigError };
 
 export interface ResolvedConfig extends Config {
   /** Absolute data directory. */

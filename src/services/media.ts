@@ -3,7 +3,7 @@
 // (libvips) and cached on disk. Files live under <data_dir>/media; rows in the media tables.
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import sharp from 'sharp';
+import type { default as Sharp } from 'sharp';
 import { MatrixError, forbidden, notFound, tooLarge } from '../http/errors.js';
 import { sha256 } from '../crypto/canonical.js';
 import { encodeBase64Url } from '../crypto/base64.js';
@@ -14,8 +14,16 @@ import { randomBytes } from './auth.js';
 
 // One image at a time per operation and no libvips cache: the machine is shared, and
 // thumbnails are cached on disk anyway.
-sharp.concurrency(1);
-sharp.cache(false);
+// sharp (libvips) is loaded on the first thumbnail, not at start: it costs ~7 MB of resident
+// memory that an idle server, or one that never thumbnails, should not pay.
+let sharpModule: Promise<typeof Sharp> | undefined;
+function loadSharp(): Promise<typeof Sharp> {
+  return (sharpModule ??= import('sharp').then((m) => {
+    m.default.concurrency(1);
+    m.default.cache(false);
+    return m.default;
+  }));
+}
 
 export const MEDIA_ID = /^[A-Za-z0-9_-]{1,255}$/;
 
@@ -259,6 +267,7 @@ export class MediaService {
     const type = essence(rec.contentType!);
     let out: { data: Buffer; info: { format: string } };
     try {
+      const sharp = await loadSharp();
       const img = sharp(source, { limitInputPixels: this.limits.max_thumbnail_source_pixels, animated: spec.animated, failOn: 'error' });
       const meta = await img.metadata();
       const w = meta.width ?? 0;

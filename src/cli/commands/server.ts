@@ -1,8 +1,8 @@
 // `start`, `generate-config`, `generate-signing-key`.
 import { writeFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { ConfigError, loadConfig } from '../../config/load.js';
-import { generateConfigText } from '../../config/generate.js';
+import { ConfigError } from '../../config/errors.js';
+import { loadConfigIsolated } from '../../config/isolated.js';
 import { formatSigningKeys, generateSigningKey } from '../../crypto/signing-key.js';
 import { startServer } from '../../server.js';
 import { createLogger } from '../../util/logger.js';
@@ -12,7 +12,7 @@ export const start: Command = async (args) => {
   const { values } = parseCommandArgs(args, { config: { type: 'string', short: 'c' } });
   let config;
   try {
-    config = await loadConfig(values.config ?? process.env.LATTICE_CONFIG);
+    config = await loadConfigIsolated(values.config ?? process.env.LATTICE_CONFIG);
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`lattice: ${e.message}\n`);
@@ -51,6 +51,7 @@ export const generateConfig: Command = async (args) => {
     output: { type: 'string', short: 'o' },
     'server-name': { type: 'string' },
   });
+  const { generateConfigText } = await import('../../config/generate.js');
   const text = generateConfigText(values['server-name'] ? { server_name: values['server-name'] } : {});
   if (values.output) await writeNewFile(values.output, text, 0o644);
   else process.stdout.write(text);

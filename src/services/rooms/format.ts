@@ -1,6 +1,9 @@
 // Events as clients see them (spec "Room Event Format" / ClientEvent): the PDU's client fields,
 // redacted form once redacted, and `unsigned` with age, the sender device's transaction id,
 // prev_content for state events, and redacted_because.
+//
+// What does not depend on the viewer or the clock is computed once per event and cached: when
+// one message wakes 1,000 syncs, it is formatted once, not 1,000 times.
 import { redact } from '../../events/redaction.js';
 import type { RoomVersion } from '../../events/room-versions.js';
 import type { EventStore, StoredEvent } from '../../storage/events.js';
@@ -11,6 +14,17 @@ export interface Viewer {
   deviceId?: string;
 }
 
+interface Formatted {
+  /** The redaction state this was computed for: recomputed when the event is redacted later. */
+  redactedBy: string | null;
+  base: ClientEvent;
+  unsigned: Record<string, unknown>;
+  /** The redaction event, presented with a fresh age each time. */
+  because?: { event: StoredEvent; formatted: Formatted };
+}
+
+const cache = new WeakMap<StoredEvent, Formatted>();
+
 /** Formats events, loading what their `unsigned` needs (replaced state, redactions) in one go. */
 export async function formatEvents(
   events: EventStore,
@@ -19,24 +33,36 @@ export async function formatEvents(
   viewer?: Viewer,
   now = Date.now(),
 ): Promise<ClientEvent[]> {
-  const replaced = list.map((e) => e.replacesStateNid).filter((n): n is number => n !== null);
-  const prev = replaced.length ? await events.byNids(replaced) : new Map<number, StoredEvent>();
-  const redactionIds = list.map((e) => e.redactedBy).filter((x): x is string => x !== null);
-  const redactions = redactionIds.length ? await events.byIds(redactionIds) : new Map<string, StoredEvent>();
-  return list.map((e) => formatEvent(version, e, viewer, now, prev, redactions));
+  const todo = list.filter((e) => {
+    const f = cache.get(e);
+    return !f || f.redactedBy !== e.redactedBy;
+  });
+  if (todo.length) {
+    const replaced = todo.map((e) => e.replacesStateNid).filter((n): n is number => n !== null);
+    const prev = replaced.length ? await events.byNids(replaced) : new Map<number, StoredEvent>();
+    const redactionIds = todo.map((e) => e.redactedBy).filter((x): x is string => x !== null);
+    const redactions = redactionIds.length ? await events.byIds(redactionIds) : new Map<string, StoredEvent>();
+    for (const e of todo) cache.set(e, computeFormatted(version, e, prev, redactions));
+  }
+  return list.map((e) => present(e, cache.get(e)!, viewer, now));
 }
 
-function formatEvent(
+function present(e: StoredEvent, f: Formatted, viewer: Viewer | undefined, now: number): ClientEvent {
+  const unsigned: Record<string, unknown> = { ...f.unsigned, age: Math.max(0, now - e.pdu.origin_server_ts) };
+  if (viewer && e.txnId && e.pdu.sender === viewer.userId && e.txnDevice === viewer.deviceId) unsigned.transaction_id = e.txnId;
+  if (f.because) unsigned.redacted_because = present(f.because.event, f.because.formatted, undefined, now);
+  return { ...f.base, unsigned };
+}
+
+function computeFormatted(
   version: RoomVersion,
   e: StoredEvent,
-  viewer: Viewer | undefined,
-  now: number,
   prev: Map<number, StoredEvent>,
   redactions: Map<string, StoredEvent>,
-): ClientEvent {
+): Formatted {
   const because = e.redactedBy ? redactions.get(e.redactedBy) : undefined;
   const pdu = because ? redact(version, e.pdu) : e.pdu;
-  const out: ClientEvent = {
+  const base: ClientEvent = {
     content: pdu.content ?? {},
     event_id: e.eventId,
     origin_server_ts: pdu.origin_server_ts,
@@ -44,14 +70,13 @@ function formatEvent(
     sender: pdu.sender,
     type: pdu.type,
   };
-  if (pdu.state_key !== undefined) out.state_key = pdu.state_key;
+  if (pdu.state_key !== undefined) base.state_key = pdu.state_key;
   if (pdu.type === 'm.room.redaction') {
     // Clients read `redacts` at the top level in every room version.
     const target = e.pdu.redacts ?? (e.pdu.content as Record<string, unknown>).redacts;
-    if (typeof target === 'string') out.redacts = target;
+    if (typeof target === 'string') base.redacts = target;
   }
-  const unsigned: Record<string, unknown> = { age: Math.max(0, now - pdu.origin_server_ts) };
-  if (viewer && e.txnId && e.pdu.sender === viewer.userId && e.txnDevice === viewer.deviceId) unsigned.transaction_id = e.txnId;
+  const unsigned: Record<string, unknown> = {};
   if (e.replacesStateNid !== null) {
     const p = prev.get(e.replacesStateNid);
     if (p) {
@@ -60,9 +85,9 @@ function formatEvent(
       unsigned.prev_sender = p.pdu.sender;
     }
   }
-  if (because) unsigned.redacted_because = formatEvent(version, because, undefined, now, new Map(), new Map());
-  out.unsigned = unsigned;
-  return out;
+  const f: Formatted = { redactedBy: e.redactedBy, base, unsigned };
+  if (because) f.because = { event: because, formatted: computeFormatted(version, because, new Map(), new Map()) };
+  return f;
 }
 
 /** Stripped state (invites, knocks): type, state_key, sender and content only. */

@@ -54,10 +54,46 @@ export class LoadedRoom {
     }
   }
 
+  /** Stream position of the latest member event (sync sends the summary only after one). */
+  lastMembershipStream = 0;
+  private summaryCache?: { joined: number; invited: number; heroCandidates: string[] };
+
+  setMembership(userId: string, membership: string, stream: number | null): void {
+    this.members.set(userId, membership);
+    if (stream !== null) this.lastMembershipStream = Math.max(this.lastMembershipStream, stream);
+    this.summaryCache = undefined;
+  }
+
   countMembers(membership: string): number {
-    let n = 0;
-    for (const m of this.members.values()) if (m === membership) n++;
-    return n;
+    const s = this.summaryBase();
+    return membership === 'join' ? s.joined : membership === 'invite' ? s.invited : [...this.members.values()].filter((m) => m === membership).length;
+  }
+
+  /** The m.room summary as `userId` sees it; counts and hero candidates are computed once per membership change. */
+  summaryFor(userId: string): Record<string, unknown> {
+    const s = this.summaryBase();
+    return {
+      'm.heroes': s.heroCandidates.filter((u) => u !== userId).slice(0, 5),
+      'm.joined_member_count': s.joined,
+      'm.invited_member_count': s.invited,
+    };
+  }
+
+  private summaryBase() {
+    if (!this.summaryCache) {
+      let joined = 0;
+      let invited = 0;
+      const present: string[] = [];
+      for (const [u, m] of this.members) {
+        if (m === 'join') joined++;
+        else if (m === 'invite') invited++;
+        else continue;
+        present.push(u);
+      }
+      present.sort();
+      this.summaryCache = { joined, invited, heroCandidates: present.slice(0, 6) };
+    }
+    return this.summaryCache;
   }
 }
 
@@ -72,8 +108,8 @@ export async function loadRoom(sql: Sql, events: EventStore, roomId: string): Pr
   for (const r of stateRows) state.set(`${r.type}\u0000${r.state_key}`, Number(r.event_nid));
   const createNid = state.get('m.room.create\u0000');
   if (createNid === undefined) throw new Error(`room ${roomId} has no create event in its current state`);
-  const memberRows = await sql<{ user_id: string; membership: string }[]>`
-    SELECT user_id, membership FROM room_memberships WHERE room_id = ${roomId}`;
+  const memberRows = await sql<{ user_id: string; membership: string; stream_ordering: string }[]>`
+    SELECT user_id, membership, stream_ordering::text FROM room_memberships WHERE room_id = ${roomId}`;
   const members = new Map(memberRows.map((r) => [r.user_id, r.membership]));
   const extIds = room.forward_extremities;
   const ext = await events.byIds(extIds);
@@ -88,6 +124,7 @@ export async function loadRoom(sql: Sql, events: EventStore, roomId: string): Pr
     state,
     members,
   );
+  for (const r of memberRows) loaded.lastMembershipStream = Math.max(loaded.lastMembershipStream, Number(r.stream_ordering));
   // Fill the recent-events window so that syncs are served from memory.
   const recent = await events.roomRange(roomId, 0, Number.MAX_SAFE_INTEGER, TIMELINE_WINDOW, true);
   recent.reverse();

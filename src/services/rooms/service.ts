@@ -209,7 +209,7 @@ export class RoomService {
     if (isStateEvent(e.pdu)) {
       e.replacesStateNid = room.state.get(stateKey(e.pdu.type, e.pdu.state_key!)) ?? null;
       room.state.set(stateKey(e.pdu.type, e.pdu.state_key!), e.nid);
-      if (e.pdu.type === 'm.room.member') room.members.set(e.pdu.state_key!, String(e.pdu.content.membership));
+      if (e.pdu.type === 'm.room.member') room.setMembership(e.pdu.state_key!, String(e.pdu.content.membership), e.streamOrdering);
     }
     room.extremities = [e];
     room.maxDepth = Math.max(room.maxDepth, e.pdu.depth);

@@ -148,7 +148,8 @@ export class SyncService {
       prev_batch: formatPageToken(first ? first.streamOrdering! - 1 : from),
     };
     part.state = { events: await formatEvents(rooms.events, room.version, stateEvents, viewer) };
-    part.summary = this.summary(room, userId);
+    // Incremental syncs repeat the summary only when the membership changed.
+    if (!since || room.lastMembershipStream > since.stream) part.summary = room.summaryFor(userId);
   }
 
   /** The last `limit` matching events with from < stream <= to, and whether there were more. */
@@ -201,18 +202,6 @@ export class SyncService {
   private lazyMembers(state: StoredEvent[], timeline: StoredEvent[], userId: string): StoredEvent[] {
     const wanted = new Set([userId, ...timeline.map((e) => e.pdu.sender)]);
     return state.filter((e) => e.pdu.type !== 'm.room.member' || wanted.has(e.pdu.state_key!));
-  }
-
-  private summary(room: LoadedRoom, userId: string): Record<string, unknown> {
-    const heroes: string[] = [];
-    let joined = 0;
-    let invited = 0;
-    for (const [u, m] of room.members) {
-      if (m === 'join') joined++;
-      else if (m === 'invite') invited++;
-      if ((m === 'join' || m === 'invite') && u !== userId && heroes.length < 5) heroes.push(u);
-    }
-    return { 'm.heroes': heroes.sort(), 'm.joined_member_count': joined, 'm.invited_member_count': invited };
   }
 
   private async strippedRoom(roomId: string, userId: string) {
