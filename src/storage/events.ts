@@ -65,8 +65,10 @@ function fromRow(r: EventRow): StoredEvent {
 const COLUMNS = 'event_nid::text, event_id, room_id, json, stream_ordering::text, outlier, soft_failed, rejected, state_before::text, state_after::text, replaces_state_nid::text, redacted_by, txn_device, txn_id';
 
 export class EventStore {
-  private readonly byNid = new Lru<number, StoredEvent>(50_000);
-  private readonly nidById = new Lru<string, number>(100_000);
+  // Sized for the hot set (recent events, auth events): each entry holds the parsed PDU, its
+  // JSON and its client form, ~4 KB; a larger cache mostly buys longer GC pauses.
+  private readonly byNid = new Lru<number, StoredEvent>(10_000);
+  private readonly nidById = new Lru<string, number>(50_000);
 
   constructor(private readonly sql: Sql) {}
 

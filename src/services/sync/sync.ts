@@ -157,8 +157,14 @@ export class SyncService {
     let candidates: StoredEvent[];
     let complete: boolean;
     if (room.timelineFrom <= from) {
-      // The in-memory window holds every event of the range.
-      candidates = room.timeline.filter((e) => e.streamOrdering! > from && e.streamOrdering! <= to);
+      // The in-memory window holds every event of the range; walk back from the newest, so a
+      // woken sync pays for the new events only, not for the whole window.
+      const w = room.timeline;
+      let end = w.length;
+      while (end > 0 && w[end - 1]!.streamOrdering! > to) end--;
+      let start = end;
+      while (start > 0 && w[start - 1]!.streamOrdering! > from) start--;
+      candidates = w.slice(start, end);
       complete = true;
     } else {
       const n = Math.max(limit * 4, 50);
