@@ -155,7 +155,7 @@ export async function createRoom(
   let createdBatch: StoredEvent[];
   try {
     const createStored = newStoredEvent(roomId, ids[0]!, { eventId: built.eventId, pdu: built.event, json: JSON.stringify(built.event) });
-    const room = new LoadedRoom(roomId, version, createStored, 0, 1, [createStored], new Map([[stateKey('m.room.create', ''), createStored.nid]]), new Map());
+    const room = new LoadedRoom((u) => rooms.isLocalUser(u), roomId, version, createStored, 0, 1, [createStored], new Map([[stateKey('m.room.create', ''), createStored.nid]]), new Map());
     rooms.events.remember(createStored);
     const batch = [createStored];
     for (let i = 0; i < reqs.length; i++) {

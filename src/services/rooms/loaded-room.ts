@@ -23,6 +23,8 @@ export class LoadedRoom {
   readonly txns = new Map<string, StoredEvent>();
 
   constructor(
+    /** Whether a user id belongs to this server. */
+    private readonly isLocal: (userId: string) => boolean,
     readonly roomId: string,
     readonly version: RoomVersion,
     readonly createEvent: StoredEvent,
@@ -33,7 +35,9 @@ export class LoadedRoom {
     readonly state: Map<string, number>,
     /** Current membership of every user with a member event. */
     readonly members: Map<string, string>,
-  ) {}
+  ) {
+    for (const [u, m] of members) if (m === 'join' && isLocal(u)) this.localJoined.add(u);
+  }
 
   /** Stream position of the newest event, or of the window's start when there is none. */
   get lastStream(): number {
@@ -58,8 +62,13 @@ export class LoadedRoom {
   lastMembershipStream = 0;
   private summaryCache?: { joined: number; invited: number; heroCandidates: string[] };
 
+  /** Local users joined now: whom a new event wakes. Kept with `members` by setMembership. */
+  readonly localJoined = new Set<string>();
+
   setMembership(userId: string, membership: string, stream: number | null): void {
     this.members.set(userId, membership);
+    if (membership === 'join' && this.isLocal(userId)) this.localJoined.add(userId);
+    else this.localJoined.delete(userId);
     if (stream !== null) this.lastMembershipStream = Math.max(this.lastMembershipStream, stream);
     this.summaryCache = undefined;
   }
@@ -97,7 +106,7 @@ export class LoadedRoom {
   }
 }
 
-export async function loadRoom(sql: Sql, events: EventStore, roomId: string): Promise<LoadedRoom | undefined> {
+export async function loadRoom(sql: Sql, events: EventStore, roomId: string, isLocal: (userId: string) => boolean): Promise<LoadedRoom | undefined> {
   const [room] = await sql<{ room_version: string; current_state_root: string; max_depth: string; forward_extremities: string[] }[]>`
     SELECT room_version, current_state_root::text, max_depth::text, forward_extremities FROM rooms WHERE room_id = ${roomId}`;
   if (!room) return undefined;
@@ -115,6 +124,7 @@ export async function loadRoom(sql: Sql, events: EventStore, roomId: string): Pr
   const ext = await events.byIds(extIds);
   const create = (await events.byNids([createNid])).get(createNid)!;
   const loaded = new LoadedRoom(
+    isLocal,
     roomId,
     version,
     create,

@@ -100,7 +100,7 @@ export class RoomService {
   getRoom(roomId: string): Promise<LoadedRoom | undefined> {
     let p = this.rooms.get(roomId);
     if (!p) {
-      p = loadRoom(this.deps.sql, this.events, roomId).then((r) => {
+      p = loadRoom(this.deps.sql, this.events, roomId, (u) => this.isLocalUser(u)).then((r) => {
         if (!r) this.rooms.delete(roomId);
         return r;
       });
@@ -233,7 +233,7 @@ export class RoomService {
         this.recordMembership(target, room.roomId, { membership: String(e.pdu.content.membership), stream: e.streamOrdering! });
       }
     }
-    for (const [user, membership] of room.members) if (membership === 'join' && this.isLocalUser(user)) wake.add(user);
+    for (const user of room.localJoined) wake.add(user);
     for (const l of this.eventListeners) {
       try {
         l(room, batch);
@@ -285,8 +285,7 @@ export class RoomService {
 
   async localJoinedMembers(roomId: string): Promise<string[]> {
     const room = await this.getRoom(roomId);
-    if (!room) return [];
-    return [...room.members].filter(([u, m]) => m === 'join' && this.isLocalUser(u)).map(([u]) => u);
+    return room ? [...room.localJoined] : [];
   }
 
   /** Marks a left room forgotten for the user (POST /forget). */
