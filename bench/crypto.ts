@@ -12,24 +12,10 @@ import { signJson, signedBytes, type JsonObject } from '../src/crypto/sign-json.
 import { decodeBase64, encodeBase64Url } from '../src/crypto/base64.js';
 import { CryptoPool, type VerifyItem } from '../src/crypto/pool.js';
 import { verifySignedJson } from '../workers/crypto.js';
+import { Rng } from '../src/util/rng.js';
 
 // ---------------------------------------------------------------- realistic PDUs
 
-class Rng {
-  constructor(private s: number) {}
-  next(): number {
-    this.s = (this.s + 0x6d2b79f5) | 0;
-    let t = Math.imul(this.s ^ (this.s >>> 15), 1 | this.s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-  pick<T>(xs: readonly T[]): T {
-    return xs[this.int(xs.length)]!;
-  }
-}
 
 const SERVERS = ['matrix.org', 'example.com', 'chat.mozilla.org', 'kde.org', 'tchncs.de'];
 const WORDS = [

@@ -6,29 +6,11 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { canonicalJson, canonicalJsonFromBytes, sha256CanonicalFromBytes } from '../../src/crypto/canonical.js';
 import { canonicalJsonRef } from '../../src/crypto/canonical-ref.js';
+import { Rng } from '../../src/util/rng.js';
 
 const DOCS = 10_000;
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 
-/** mulberry32: small, fast, reproducible. */
-class Rng {
-  constructor(private s: number) {}
-  next(): number {
-    this.s = (this.s + 0x6d2b79f5) | 0;
-    let t = Math.imul(this.s ^ (this.s >>> 15), 1 | this.s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-  pick<T>(xs: readonly T[]): T {
-    return xs[this.int(xs.length)]!;
-  }
-}
 
 const SPECIAL_CODE_POINTS = [
   0x00, 0x01, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x1f, 0x22, 0x2f, 0x5c, 0x7f, 0x80, 0xa0, 0xe9, 0x7ff, 0x800,

@@ -6,17 +6,9 @@ import { checkAuth } from '../../src/events/auth/index.js';
 import { EventGraph, StateResolver } from '../../src/state/index.js';
 import { Branch, RoomBuilder } from './room-builder.js';
 
-/** mulberry32: small, fast, deterministic. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../../src/util/rng.js';
+
+export { prng };
 
 export const USERS = [
   '@alice:a.example',

@@ -3,6 +3,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { migrate } from '../../src/storage/migrate.js';
 import { StateTree, stateKey } from '../../src/storage/state-tree.js';
+import { prng } from '../../src/util/rng.js';
 import type { Sql } from '../../src/storage/pool.js';
 import { createTestDatabase, openPool, type TestDatabase } from '../helpers/database.js';
 
@@ -19,18 +20,11 @@ after(async () => {
   await db.drop();
 });
 
-function rng(seed: number) {
-  return () => {
-    seed = (seed * 1103515245 + 12345) >>> 0;
-    return seed / 2 ** 32;
-  };
-}
-
 const nodeCount = async () => Number((await sql`SELECT count(*)::int AS n FROM state_nodes`)[0]!.n);
 
 test('random updates and deletions match a Map; old snapshots stay intact', async () => {
   const tree = new StateTree(sql);
-  const rand = rng(42);
+  const rand = prng(42);
   const model = new Map<string, number>();
   let root = 0;
   const history: Array<{ root: number; model: Map<string, number> }> = [];

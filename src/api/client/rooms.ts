@@ -41,37 +41,25 @@ export function registerRooms(router: Router, ctx: ServerContext): void {
     return { body: { room_id: roomId, ...(alias ? { room_alias: alias } : {}) } };
   });
 
-  const join = async (req: Request, idOrAlias: string) => {
+  // join and knock: the user's own member event, in a room named by id or local alias.
+  const own = (membership: 'join' | 'knock') => async (req: Request, idOrAlias: string) => {
     const user = await ctx.auth.requireUser(req);
-    const body = jsonObject(req);
-    const reason = optString(body, 'reason');
-    const roomId = await resolveRoom(ctx, idOrAlias);
-    const room = await knownRoom(ctx, roomId);
+    const reason = optString(jsonObject(req), 'reason');
+    const room = await knownRoom(ctx, await resolveRoom(ctx, idOrAlias));
     const profile = await ctx.rooms.profileOf(user.userId);
     await ctx.rooms.send(room.roomId, {
       type: 'm.room.member',
       sender: user.userId,
       state_key: user.userId,
-      content: { membership: 'join', ...profile, ...(reason ? { reason } : {}) },
+      content: { membership, ...profile, ...(reason ? { reason } : {}) },
     });
     return { body: { room_id: room.roomId } };
   };
+  const join = own('join');
   clientRoute(router, 'POST', '/join/{roomIdOrAlias}', (req) => join(req, req.params.roomIdOrAlias!));
   clientRoute(router, 'POST', '/rooms/{roomId}/join', (req) => join(req, req.params.roomId!));
-
-  clientRoute(router, 'POST', '/knock/{roomIdOrAlias}', async (req) => {
-    const user = await ctx.auth.requireUser(req);
-    const reason = optString(jsonObject(req), 'reason');
-    const room = await knownRoom(ctx, await resolveRoom(ctx, req.params.roomIdOrAlias!));
-    const profile = await ctx.rooms.profileOf(user.userId);
-    await ctx.rooms.send(room.roomId, {
-      type: 'm.room.member',
-      sender: user.userId,
-      state_key: user.userId,
-      content: { membership: 'knock', ...profile, ...(reason ? { reason } : {}) },
-    });
-    return { body: { room_id: room.roomId } };
-  });
+  const knock = own('knock');
+  clientRoute(router, 'POST', '/knock/{roomIdOrAlias}', (req) => knock(req, req.params.roomIdOrAlias!));
 
   // invite, kick, ban, unban: a member event about another user.
   const about = (membership: 'invite' | 'leave' | 'ban', check?: (current: string | undefined) => void) => async (req: Request) => {
