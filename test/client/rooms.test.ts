@@ -248,3 +248,19 @@ test('a profile change reaches the member event of every joined room', async () 
   await alice.post(`/rooms/${enc(r3)}/join`);
   assert.equal((await bob.get(`/rooms/${enc(r3)}/state/m.room.member/${enc(alice.userId!)}`)).body.displayname, 'Alice Liddell');
 });
+
+test('knocking: allowed where the join rule is knock, refused where it is invite', async () => {
+  const knockRoom = await createRoom(alice, { initial_state: [{ type: 'm.room.join_rules', content: { join_rule: 'knock' } }] });
+  const k = await carol.post(`/knock/${enc(knockRoom)}`, { reason: 'let me in' });
+  assert.equal(k.status, 200, JSON.stringify(k.body));
+  assert.deepEqual(k.body, { room_id: knockRoom });
+  const members = (await alice.get(`/rooms/${enc(knockRoom)}/members`)).body.chunk as Array<{ state_key: string; content: { membership: string; reason?: string } }>;
+  const carolEv = members.find((m) => m.state_key === carol.userId)!;
+  assert.equal(carolEv.content.membership, 'knock');
+  assert.equal(carolEv.content.reason, 'let me in');
+  // The knock is answered with an invite, then a join.
+  assert.equal((await alice.post(`/rooms/${enc(knockRoom)}/invite`, { user_id: carol.userId })).status, 200);
+  assert.equal((await carol.post(`/rooms/${enc(knockRoom)}/join`)).status, 200);
+  const inviteOnly = await createRoom(alice, { preset: 'private_chat' });
+  assert.equal((await carol.post(`/knock/${enc(inviteOnly)}`)).status, 403);
+});
