@@ -3,10 +3,7 @@
 import postgres from 'postgres';
 
 export type Sql = postgres.Sql<Record<string, never>>;
-export type TxSql = postgres.TransactionSql<Record<string, never>>;
 
-/** A transaction used where a query function is expected (the repositories only run queries). */
-export const asSql = (tx: TxSql): Sql => tx as unknown as Sql;
 
 export interface ConnectionOptions {
   host: string;
