@@ -1,6 +1,7 @@
 // Hashing and signing outgoing events, and checking the hashes and signatures of received
 // ones ("Signing Events" in the server-server API).
-import { decodeBase64, encodeBase64, Base64Error } from '../crypto/base64.js';
+import { decodeBase64, encodeBase64, encodeBase64Url, Base64Error } from '../crypto/base64.js';
+import { sha256 } from '../crypto/canonical.js';
 import { sign, verify } from '../crypto/ed25519.js';
 import { signedBytes } from '../crypto/sign-json.js';
 import type { SigningKey } from '../crypto/signing-key.js';
@@ -91,8 +92,19 @@ export function buildEvent(version: RoomVersion, template: EventTemplate, server
   };
   if (version.redactsInContent) delete draft.redacts;
   for (const k of Object.keys(draft)) if (draft[k] === undefined) delete draft[k];
-  const event = hashAndSignEvent(version, draft, serverName, key) as unknown as PDU;
-  return { event, eventId: computeEventId(version, event) };
+  // The reference hash (the v3+ event id) covers exactly the bytes the signature covers: the
+  // redacted event without signatures and unsigned. Canonicalise once, sign and hash those.
+  const hashed = withContentHash(version, draft);
+  const bytes = eventSignedBytes(version, hashed);
+  const event = {
+    ...hashed,
+    signatures: { [serverName]: { [key.keyId]: encodeBase64(sign(bytes, key.secretKey)) } },
+  } as unknown as PDU;
+  const eventId =
+    version.eventIdFormat === 'v1'
+      ? (draft.event_id as string)
+      : '$' + (version.eventIdFormat === 'v3' ? encodeBase64 : encodeBase64Url)(sha256(bytes));
+  return { event, eventId };
 }
 
 export type SignatureStatus = 'ok' | 'bad' | 'missing';
