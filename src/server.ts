@@ -10,9 +10,12 @@ import { ServerKeys } from './services/server-keys.js';
 import { beginShutdown, closeContext, createContext } from './services/index.js';
 import { openDatabase } from './storage/database.js';
 import type { Logger } from './util/logger.js';
+import type { ServerContext } from './services/context.js';
 
 export interface RunningServer {
   httpPort: number;
+  /** The services the handlers share (tests reach them directly). */
+  context: ServerContext;
   tlsPort?: number;
   stop(): Promise<void>;
 }
@@ -53,6 +56,7 @@ export async function startServer(config: ResolvedConfig, log: Logger): Promise<
   let stopping: Promise<void> | undefined;
   return {
     httpPort,
+    context: ctx,
     ...(tlsPort !== undefined ? { tlsPort } : {}),
     stop() {
       stopping ??= (async () => {

@@ -171,7 +171,7 @@ export class HttpFrontEnd {
       }
       // The chunk's memory belongs to uWS and is reused after this callback: copy it now.
       if (exact) Buffer.from(chunk).copy(exact, received);
-      else chunks.push(Buffer.from(Buffer.from(chunk)));
+      else chunks.push(Buffer.copyBytesFrom(new Uint8Array(chunk)));
       received += n;
       if (isLast) onBody(exact ? exact.subarray(0, received) : Buffer.concat(chunks, received));
     });

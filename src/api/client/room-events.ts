@@ -81,12 +81,8 @@ export function registerRoomEvents(router: Router, ctx: ServerContext): void {
     const nid = state.get(stateKey(req.params.eventType!, sk));
     const ev = nid !== undefined ? (await rooms.events.byNids([nid])).get(nid) : undefined;
     if (!ev) throw notFound('Event not found');
-    if (req.query.get('format') === 'event') {
-      const [formatted] = await formatEvents(rooms.events, view.room.version, [ev]);
-      return { body: formatted };
-    }
     const [formatted] = await formatEvents(rooms.events, view.room.version, [ev]);
-    return { body: formatted!.content };
+    return { body: req.query.get('format') === 'event' ? formatted : formatted!.content };
   };
   clientRoute(router, 'GET', '/rooms/{roomId}/state/{eventType}/{stateKey}', (req) => getState(req, req.params.stateKey!));
   clientRoute(router, 'GET', '/rooms/{roomId}/state/{eventType}', (req) => getState(req, ''));

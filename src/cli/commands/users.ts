@@ -8,9 +8,9 @@ import { MatrixError } from '../../http/errors.js';
 import { checkNewPassword, createAccount, localUserId, newUserId } from '../../services/accounts.js';
 import { passwordHasherFor } from '../../services/account-services.js';
 import { AccountStore } from '../../storage/accounts.js';
-import { startEmbeddedPostgres } from '../../storage/embedded.js';
+import { embeddedConnection, startEmbeddedPostgres } from '../../storage/embedded.js';
 import { migrate } from '../../storage/migrate.js';
-import { connectionFromUrl, createPool, type ConnectionOptions, type Sql } from '../../storage/pool.js';
+import { connectionFromUrl, createPool, type Sql } from '../../storage/pool.js';
 import { parseCommandArgs, readStdin, UsageError, type Command } from '../io.js';
 
 const USAGE = 'usage: register-user NAME [--password PW] [--admin] [--config PATH]';
@@ -18,11 +18,6 @@ const USAGE = 'usage: register-user NAME [--password PW] [--admin] [--config PAT
 interface Connected {
   sql: Sql;
   close(): Promise<void>;
-}
-
-// The embedded server listens only on this socket (see src/storage/embedded.ts).
-function embeddedConnection(dataDir: string): ConnectionOptions {
-  return { host: join(dataDir, 'postgres'), port: 5432, user: 'postgres', database: 'postgres' };
 }
 
 /**

@@ -190,19 +190,16 @@ export class SyncService {
   /** State at `root`, trimmed to the members the timeline needs when members are lazy-loaded. */
   private async stateFor(room: LoadedRoom, root: number, timeline: StoredEvent[], userId: string, tf?: RoomEventFilter): Promise<StoredEvent[]> {
     const rooms = this.ctx.rooms;
-    if (tf?.lazy_load_members) {
-      // Everything but member events, plus the members the timeline shows (and the user).
-      const entries = root === room.root ? room.state : await rooms.tree.entries(root);
-      const wanted = new Set([userId, ...timeline.map((e) => e.pdu.sender)]);
-      const nids: number[] = [];
-      for (const [k, nid] of entries) {
-        const [type, sk] = splitStateKey(k);
-        if (type !== 'm.room.member' || wanted.has(sk)) nids.push(nid);
-      }
-      return [...(await rooms.events.byNids(nids)).values()];
-    }
     const entries = root === room.root ? room.state : await rooms.tree.entries(root);
-    return [...(await rooms.events.byNids([...entries.values()])).values()];
+    if (!tf?.lazy_load_members) return [...(await rooms.events.byNids([...entries.values()])).values()];
+    // Everything but member events, plus the members the timeline shows (and the user).
+    const wanted = new Set([userId, ...timeline.map((e) => e.pdu.sender)]);
+    const nids: number[] = [];
+    for (const [k, nid] of entries) {
+      const [type, sk] = splitStateKey(k);
+      if (type !== 'm.room.member' || wanted.has(sk)) nids.push(nid);
+    }
+    return [...(await rooms.events.byNids(nids)).values()];
   }
 
   private lazyMembers(state: StoredEvent[], timeline: StoredEvent[], userId: string): StoredEvent[] {
