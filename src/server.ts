@@ -8,7 +8,7 @@ import { HttpFrontEnd } from './http/server.js';
 import { registerApi } from './api/index.js';
 import { ServerKeys } from './services/server-keys.js';
 import { beginShutdown, closeContext, createContext } from './services/index.js';
-import { openDatabase } from './storage/database.js';
+import { openDatabase, type Database } from './storage/database.js';
 import type { Logger } from './util/logger.js';
 import type { ServerContext } from './services/context.js';
 
@@ -25,15 +25,14 @@ export async function startServer(config: ResolvedConfig, log: Logger): Promise<
   if (created) log.info({ path: config.signingKeyPath, keyId: keys[0]!.keyId }, 'created a new signing key');
   const serverKeys = new ServerKeys(config.server_name, keys, config.old_signing_keys, config.key_validity_ms);
 
-  const db = await openDatabase(config, log);
-  const ctx = await createContext(config, log, db.sql, serverKeys);
+  // The listen sockets come first: a second server on the same port stops here, before it
+  // touches the database (or the embedded PostgreSQL of the first one).
   const router = new Router();
-  registerApi(router, ctx);
-
   const frontEnd = new HttpFrontEnd(router, log, {
     maxJsonBytes: config.max_json_body_bytes,
     maxRequestBytes: config.max_request_body_bytes,
   });
+  frontEnd.hold();
   let httpPort: number;
   let tlsPort: number | undefined;
   try {
@@ -47,10 +46,25 @@ export async function startServer(config: ResolvedConfig, log: Logger): Promise<
     }
   } catch (e) {
     await frontEnd.close(0);
-    await closeContext(ctx);
-    await db.close();
     throw e;
   }
+
+  let db: Database;
+  let ctx: ServerContext;
+  try {
+    db = await openDatabase(config, log);
+    try {
+      ctx = await createContext(config, log, db.sql, serverKeys);
+    } catch (e) {
+      await db.close();
+      throw e;
+    }
+  } catch (e) {
+    await frontEnd.close(0);
+    throw e;
+  }
+  registerApi(router, ctx);
+  frontEnd.open();
   log.info({ server_name: config.server_name, http: `${config.listeners.http.bind}:${httpPort}`, tls: tlsPort }, 'Lattice is listening');
 
   let stopping: Promise<void> | undefined;

@@ -35,6 +35,9 @@ export const configSchema = z.strictObject({
     .strictObject({
       url: z.string().min(1).nullable().default(null),
       pool_max: z.number().int().min(1).max(1000).default(10),
+      statement_timeout_ms: z.number().int().min(0).default(60_000),
+      idle_in_transaction_timeout_ms: z.number().int().min(0).default(60_000),
+      acquire_timeout_ms: z.number().int().min(0).default(10_000),
     })
     .prefault({}),
   signing_key_path: z.string().min(1).nullable().default(null),
@@ -94,6 +97,9 @@ export const configDocs: Array<[path: string, doc: string]> = [
   ['listeners.federation_tls', 'Optional TLS listener for federation on its own port: {bind, port, cert_file, key_file}.'],
   ['database.url', 'postgres:// URL. Null: an embedded PostgreSQL under data_dir. The DATABASE_URL environment variable overrides it.'],
   ['database.pool_max', 'Most connections in the pool.'],
+  ['database.statement_timeout_ms', 'The database cancels a statement running longer than this. 0: no limit.'],
+  ['database.idle_in_transaction_timeout_ms', 'The database ends a session idle inside a transaction this long. 0: never.'],
+  ['database.acquire_timeout_ms', 'A transaction waiting this long for a free connection fails with 503. 0: waits forever.'],
   ['signing_key_path', 'Signing key file (Synapse format). Null: <data_dir>/signing.key, created on first start.'],
   ['old_signing_keys', 'Keys this server used to sign with: { "ed25519:<version>": { key, expired_ts } }.'],
   ['key_validity_ms', 'How long published keys are valid (valid_until_ts = now + this).'],

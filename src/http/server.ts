@@ -4,7 +4,7 @@
 import { STATUS_CODES } from 'node:http';
 import uws from 'uWebSockets.js';
 import type { Logger } from 'pino';
-import { MatrixError, notJson, tooLarge, unknownError } from './errors.js';
+import { MatrixError, notJson, serverBusy, tooLarge, unknownError } from './errors.js';
 import type { Router, Route } from './router.js';
 import type { Request, Response } from './types.js';
 
@@ -28,6 +28,20 @@ function statusLine(code: number): string {
 
 const EMPTY = Buffer.alloc(0);
 
+// uWS's ListenOptions value (not exported at run time by this build).
+const LIBUS_LISTEN_EXCLUSIVE_PORT = 1;
+
+/** A listen socket could not be bound: the port is taken or the address is not ours. */
+export class ListenError extends Error {
+  override name = 'ListenError';
+  constructor(
+    readonly host: string,
+    readonly port: number,
+  ) {
+    super(`cannot listen on ${host}:${port}: the port is in use (is another Lattice running?) or the address is not available`);
+  }
+}
+
 interface Pending {
   aborted: boolean;
   done: boolean;
@@ -38,6 +52,8 @@ export class HttpFrontEnd {
   private inFlight = 0;
   private drainWaiters: Array<() => void> = [];
   private readonly listenSockets: uws.us_listen_socket[] = [];
+  /** False while the server starts (see `hold`). */
+  private serving = true;
 
   constructor(
     private readonly router: Router,
@@ -50,14 +66,28 @@ export class HttpFrontEnd {
     return app.any('/*', (res, req) => this.onRequest(res, req));
   }
 
+  /**
+   * Listens exclusively: uWS sets SO_REUSEPORT by default, which would let a second server
+   * bind the same port and the kernel split requests between two servers with different keys.
+   */
   listen(app: uws.TemplatedApp, host: string, port: number): Promise<number> {
     return new Promise((resolve, reject) => {
-      app.listen(host, port, (token) => {
-        if (!token) return reject(new Error(`cannot listen on ${host}:${port}`));
+      const listenExclusive = app.listen as unknown as (h: string, p: number, options: number, cb: (t: uws.us_listen_socket | false) => void) => void;
+      listenExclusive.call(app, host, port, LIBUS_LISTEN_EXCLUSIVE_PORT, (token) => {
+        if (!token) return reject(new ListenError(host, port));
         this.listenSockets.push(token);
         resolve(uws.us_socket_local_port(token));
       });
     });
+  }
+
+  /** Answers every request with 503 until `open`: the port is already ours, the routes not yet. */
+  hold(): void {
+    this.serving = false;
+  }
+
+  open(): void {
+    this.serving = true;
   }
 
   /** Stops accepting connections, then waits for in-flight requests (up to `timeoutMs`). */
@@ -95,6 +125,8 @@ export class HttpFrontEnd {
         this.finished();
       }
     });
+
+    if (!this.serving) return this.sendError(res, state, serverBusy('The server is starting'), method, path);
 
     if (method === 'OPTIONS') {
       // The spec forbids endpoint logic for OPTIONS: answer with the CORS headers only.

@@ -31,12 +31,12 @@ export class StreamTracker {
 
   /**
    * Takes `n` increasing positions, from memory (a database round trip per block of
-   * ID_BLOCK_SIZE). Finish them with `complete` after the commit or the rollback. (`_sql` is
-   * the caller's transaction, kept in the signature for callers that allocate inside one.)
+   * ID_BLOCK_SIZE). Finish them with `complete` after the commit or the rollback. A caller
+   * inside a transaction passes it, so a refill uses the connection it already holds.
    */
-  async allocate(_sql?: Sql, n = 1): Promise<number[]> {
+  async allocate(tx?: Sql, n = 1): Promise<number[]> {
     if (!this.ids) throw new Error('StreamTracker.init was not called');
-    const out = await this.ids.take(n);
+    const out = await this.ids.take(n, tx);
     // Registered in the same tick as they are handed out, so the safe position cannot pass them.
     for (const p of out) {
       this.pending.add(p);

@@ -20,7 +20,21 @@ export async function openDatabase(config: ResolvedConfig, log: Logger): Promise
     embedded = await startEmbeddedPostgres(config.dataDir, log);
     conn = embedded.connection;
   }
-  const sql = createPool(conn, config.database.pool_max);
+  const d = config.database;
+  let lastWarned = 0;
+  const sql = createPool(conn, {
+    max: d.pool_max,
+    statementTimeoutMs: d.statement_timeout_ms,
+    idleInTransactionTimeoutMs: d.idle_in_transaction_timeout_ms,
+    acquireTimeoutMs: d.acquire_timeout_ms,
+    onExhausted: ({ waiting, timedOut }) => {
+      // At most one line a second: exhaustion comes in bursts.
+      const now = Date.now();
+      if (!timedOut && now - lastWarned < 1000) return;
+      lastWarned = now;
+      log.warn({ waiting, timedOut, pool_max: d.pool_max }, timedOut ? 'database pool exhausted: a transaction gave up waiting' : 'database pool exhausted: transactions are waiting');
+    },
+  });
   try {
     const applied = await migrate(sql);
     if (applied.length) log.info({ applied }, 'applied database migrations');

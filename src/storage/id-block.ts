@@ -16,11 +16,15 @@ export class IdBlock {
     private readonly sequence: string,
   ) {}
 
-  /** `n` fresh ids, in increasing order. */
-  async take(n: number): Promise<number[]> {
+  /**
+   * `n` fresh ids, in increasing order. A caller inside a transaction passes it as `via`: the
+   * refill then runs on the connection the caller already holds, never waiting for a second one
+   * from the pool (which, with every connection held by such callers, would never come).
+   */
+  async take(n: number, via?: Sql): Promise<number[]> {
     const out: number[] = [];
     while (out.length < n) {
-      if (this.next >= this.end) await this.refill();
+      if (this.next >= this.end) await this.refill(via);
       while (out.length < n && this.next < this.end) out.push(this.next++);
     }
     return out;
@@ -31,10 +35,25 @@ export class IdBlock {
     return this.end - this.next;
   }
 
-  private refill(): Promise<void> {
-    this.refilling ??= (async () => {
+  private async refill(via?: Sql): Promise<void> {
+    const shared = this.refilling;
+    if (shared) {
+      // Someone else's refill runs on their connection; if it fails (their transaction may be
+      // aborted), refill on ours rather than fail a caller that did nothing wrong.
       try {
-        const [row] = await this.sql.unsafe<{ v: string }[]>(`SELECT nextval('${this.sequence}')::text AS v`);
+        return await shared;
+      } catch {
+        if (this.next < this.end) return;
+      }
+    }
+    this.refilling ??= this.fetchBlock(via ?? this.sql);
+    return this.refilling;
+  }
+
+  private fetchBlock(sql: Sql): Promise<void> {
+    return (async () => {
+      try {
+        const [row] = await sql.unsafe<{ v: string }[]>(`SELECT nextval('${this.sequence}')::text AS v`);
         const v = Number(row!.v);
         // Blocks come in increasing order; a refill never goes back below what was handed out.
         if (v >= this.end) {
@@ -45,6 +64,5 @@ export class IdBlock {
         this.refilling = undefined;
       }
     })();
-    return this.refilling;
   }
 }

@@ -30,6 +30,8 @@ export async function loadMigrations(dir = join(projectRoot(), 'sql')): Promise<
 export async function migrate(sql: Sql, migrations?: Migration[]): Promise<number[]> {
   const all = migrations ?? (await loadMigrations());
   return sql.begin(async (tx) => {
+    // A migration over a big table may legitimately run long.
+    await tx`SET LOCAL statement_timeout = 0`;
     await tx`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK.toString()}::bigint)`;
     await tx`CREATE TABLE IF NOT EXISTS schema_migrations (
       version integer PRIMARY KEY,

@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import { ConfigError } from '../../config/errors.js';
 import { loadConfigIsolated } from '../../config/isolated.js';
 import { formatSigningKeys, generateSigningKey } from '../../crypto/signing-key.js';
+import { ListenError } from '../../http/server.js';
 import { startServer } from '../../server.js';
 import { createLogger } from '../../util/logger.js';
 import { parseCommandArgs, UsageError, type Command } from '../io.js';
@@ -21,7 +22,16 @@ export const start: Command = async (args) => {
     throw e;
   }
   const log = createLogger(config.log_level);
-  const server = await startServer(config, log);
+  let server;
+  try {
+    server = await startServer(config, log);
+  } catch (e) {
+    if (e instanceof ListenError) {
+      process.stderr.write(`lattice: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
   await new Promise<void>((resolve) => {
     const onSignal = (sig: NodeJS.Signals) => {
       log.info({ signal: sig }, 'shutting down');
