@@ -144,6 +144,15 @@ export class EventStore {
       return e;
     });
   }
+
+  /** A user's member events in a room's timeline, oldest first (history visibility of non-members). */
+  async memberHistory(roomId: string, userId: string): Promise<Array<{ nid: number; stream: number; membership: string | null }>> {
+    const rows = await this.sql<{ event_nid: string; stream_ordering: string; membership: string | null }[]>`
+      SELECT event_nid::text, stream_ordering::text, (json::jsonb)->'content'->>'membership' AS membership FROM events
+      WHERE room_id = ${roomId} AND type = 'm.room.member' AND state_key = ${userId} AND stream_ordering IS NOT NULL
+      ORDER BY events.stream_ordering`;
+    return rows.map((r) => ({ nid: Number(r.event_nid), stream: Number(r.stream_ordering), membership: r.membership }));
+  }
 }
 
 /** The event a redaction redacts: top-level `redacts` up to v10, `content.redacts` from v11. */

@@ -5,10 +5,10 @@ import { forbidden, MatrixError, notFound } from '../../http/errors.js';
 import type { Router } from '../../http/router.js';
 import type { Request } from '../../http/types.js';
 import type { ServerContext } from '../../services/context.js';
-import { viewRoom, type RoomView } from '../../services/rooms/access.js';
+import { readableEvent, readPage, stateRootAtFor, viewRoom, type RoomView } from '../../services/rooms/access.js';
 import { formatEvents } from '../../services/rooms/format.js';
 import { formatPageToken, parsePageToken } from '../../services/rooms/tokens.js';
-import { matchesEventFilter, parseFilter, type RoomEventFilter } from '../../services/sync/filter.js';
+import { parseFilter, type RoomEventFilter } from '../../services/sync/filter.js';
 import type { StoredEvent } from '../../storage/events.js';
 import { splitStateKey, stateKey } from '../../storage/state-tree.js';
 import { clientRoute } from './routes.js';
@@ -123,8 +123,7 @@ export function registerRoomEvents(router: Router, ctx: ServerContext): void {
     const view = await viewRoom(rooms, req.params.roomId!, user.userId).catch(() => {
       throw notFound('Event not found');
     });
-    const ev = await rooms.events.byId(req.params.eventId!);
-    if (!ev || ev.roomId !== view.room.roomId || ev.streamOrdering === null || ev.streamOrdering > view.upto) throw notFound('Event not found');
+    const ev = await readableEvent(rooms, view, req.params.eventId!);
     const [formatted] = await formatEvents(rooms.events, view.room.version, [ev], user);
     return { body: formatted };
   });
@@ -150,32 +149,8 @@ export function registerRoomEvents(router: Router, ctx: ServerContext): void {
     return { body };
   });
 
-  /**
-   * Up to `limit` events from position `from` (exclusive going forwards, inclusive going
-   * backwards), not past `to`, matching `filter`. `end` is where to continue, or undefined when
-   * the room has no more in that direction.
-   */
-  async function page(view: RoomView, backwards: boolean, from: number, to: number | undefined, limit: number, filter?: RoomEventFilter) {
-    const chunk: StoredEvent[] = [];
-    let cursor = from;
-    let more = true;
-    const bound = backwards ? (to ?? 0) : Math.min(to ?? Number.MAX_SAFE_INTEGER, view.upto, ctx.streams.position);
-    while (chunk.length < limit && more) {
-      const want = Math.max(limit - chunk.length, 20);
-      const batch = backwards
-        ? await rooms.events.roomRange(view.room.roomId, bound, cursor, want, true)
-        : await rooms.events.roomRange(view.room.roomId, cursor, bound, want, false);
-      let i = 0;
-      for (; i < batch.length && chunk.length < limit; i++) {
-        const e = batch[i]!;
-        cursor = backwards ? e.streamOrdering! - 1 : e.streamOrdering!;
-        if (matchesEventFilter(filter, e.pdu)) chunk.push(e);
-      }
-      if (i < batch.length) break; // stopped inside the batch: there is more
-      if (batch.length < want) more = false;
-    }
-    return { chunk, end: more ? cursor : undefined };
-  }
+  const page = (view: RoomView, backwards: boolean, from: number, to: number | undefined, limit: number, filter?: RoomEventFilter) =>
+    readPage(rooms, view, backwards, from, to, limit, ctx.streams.position, filter);
 
   async function memberEventsOf(view: RoomView, events: StoredEvent[]) {
     const state = await visibleState(view);
@@ -189,11 +164,11 @@ export function registerRoomEvents(router: Router, ctx: ServerContext): void {
     const view = await viewRoom(rooms, req.params.roomId!, user.userId);
     const limit = limitParam(req, 10);
     const filter = roomEventFilter(req);
-    const ev = await rooms.events.byId(req.params.eventId!);
-    if (!ev || ev.roomId !== view.room.roomId || ev.streamOrdering === null || ev.streamOrdering > view.upto) throw notFound('Event not found');
+    const ev = await readableEvent(rooms, view, req.params.eventId!);
+    const pos = ev.streamOrdering!; // visible events are timeline events
     const half = Math.floor(limit / 2);
-    const before = await page(view, true, ev.streamOrdering - 1, undefined, half, filter);
-    const after = await page(view, false, ev.streamOrdering, undefined, limit - half, filter);
+    const before = await page(view, true, pos - 1, undefined, half, filter);
+    const after = await page(view, false, pos, undefined, limit - half, filter);
     const state = await rooms.stateEvents(view.room, ev.stateAfter ?? undefined);
     const fmt = (l: StoredEvent[]) => formatEvents(rooms.events, view.room.version, l, user);
     return {
@@ -202,7 +177,7 @@ export function registerRoomEvents(router: Router, ctx: ServerContext): void {
         events_before: await fmt(before.chunk),
         events_after: await fmt(after.chunk),
         start: formatPageToken(before.end ?? 0),
-        end: formatPageToken(after.end ?? ev.streamOrdering),
+        end: formatPageToken(after.end ?? pos),
         state: filter?.lazy_load_members ? await memberEventsOf(view, [...before.chunk, ev, ...after.chunk]) : await fmt(state),
       },
     };
@@ -216,10 +191,7 @@ export function registerRoomEvents(router: Router, ctx: ServerContext): void {
     if (at !== null) {
       const pos = parsePageToken(at);
       if (pos === undefined) throw new MatrixError(400, 'M_INVALID_PARAM', 'invalid at token');
-      const [row] = await ctx.sql<{ state_after: string | null }[]>`
-        SELECT state_after::text FROM events WHERE room_id = ${view.room.roomId} AND stream_ordering <= ${Math.min(pos, view.upto)}
-        ORDER BY stream_ordering DESC LIMIT 1`;
-      state = await rooms.tree.entries(row?.state_after ? Number(row.state_after) : 0);
+      state = await rooms.tree.entries(await stateRootAtFor(rooms, view, pos));
     }
     const membership = req.query.get('membership');
     const notMembership = req.query.get('not_membership');

@@ -17,6 +17,7 @@ import type { StreamTracker } from '../streams.js';
 import { buildLocalEvent, newStoredEvent, type LocalEventRequest } from './build.js';
 import { LoadedRoom, loadRoom } from './loaded-room.js';
 import { persistBatch, type PersistDeps } from './persist.js';
+import { RoomVisibility } from './visibility.js';
 
 export interface RoomServiceDeps {
   sql: Sql;
@@ -52,6 +53,8 @@ export class RoomService {
   readonly events: EventStore;
   readonly tree: StateTree;
   readonly aliases: AliasStore;
+  /** History visibility: who may see which event (src/services/rooms/visibility.ts). */
+  readonly visibility: RoomVisibility;
   private readonly nids: IdBlock;
   private readonly rooms = new Map<string, Promise<LoadedRoom | undefined>>();
   private readonly queues = new Map<string, Job[]>();
@@ -68,6 +71,7 @@ export class RoomService {
     this.events = new EventStore(deps.sql);
     this.tree = new StateTree(deps.sql);
     this.aliases = new AliasStore(deps.sql);
+    this.visibility = new RoomVisibility(this.events, this.tree);
     this.nids = new IdBlock(deps.sql, 'events_event_nid_seq');
   }
 

@@ -7,6 +7,7 @@ import type { ServerContext } from '../context.js';
 import type { LoadedRoom } from '../rooms/loaded-room.js';
 import { formatEvents, strippedEvent } from '../rooms/format.js';
 import { formatPageToken } from '../rooms/tokens.js';
+import type { HistoryViewer } from '../rooms/visibility.js';
 import { matchesEventFilter, roomAllowed, type Filter, type RoomEventFilter } from './filter.js';
 import { formatSyncToken, parseSyncToken, type JoinedRoomSync, type SyncRequestContext, type SyncResponse, type SyncToken } from './types.js';
 
@@ -84,13 +85,15 @@ export class SyncService {
       const changed = !since || m.stream > since.stream;
       if (m.membership === 'join') {
         joined.push(roomId);
-        work.push(this.joinedRoom(res, roomId, userId, deviceId, changed || opts.fullState ? null : since, upto, opts));
+        // Joined now, at stream m.stream: what history visibility needs to know (no lookup).
+        const viewer: HistoryViewer = { userId, joinedSince: m.stream, lastJoin: m.stream, horizon: Number.MAX_SAFE_INTEGER };
+        work.push(this.joinedRoom(res, roomId, viewer, deviceId, changed || opts.fullState ? null : since, upto, opts));
       } else if (m.membership === 'invite' && changed) {
         work.push(this.strippedRoom(roomId, userId).then((events) => void (res.rooms.invite[roomId] = { invite_state: { events } })));
       } else if (m.membership === 'knock' && changed) {
         work.push(this.strippedRoom(roomId, userId).then((events) => void (res.rooms.knock[roomId] = { knock_state: { events } })));
       } else if ((m.membership === 'leave' || m.membership === 'ban') && changed && (since || roomFilter?.include_leave)) {
-        work.push(this.leftRoom(res, roomId, userId, deviceId));
+        work.push(this.leftRoom(res, roomId, userId, deviceId, since, upto, opts));
       }
     }
     await Promise.all(work);
@@ -111,14 +114,15 @@ export class SyncService {
   }
 
   /** A joined room's part: incremental from `since`, or whole (initial sync, new join, full_state). */
-  private async joinedRoom(res: SyncResponse, roomId: string, userId: string, deviceId: string, since: SyncToken | null, upto: SyncToken, opts: SyncOptions): Promise<void> {
+  private async joinedRoom(res: SyncResponse, roomId: string, reader: HistoryViewer, deviceId: string, since: SyncToken | null, upto: SyncToken, opts: SyncOptions): Promise<void> {
+    const userId = reader.userId;
     const room = await this.ctx.rooms.getRoom(roomId);
     if (!room) return;
     if (since && room.lastStream <= since.stream) return; // nothing new: the common case
     const tf = opts.filter.room?.timeline;
     const limit = tf?.limit ?? DEFAULT_TIMELINE_LIMIT;
     const from = since?.stream ?? 0;
-    const { events, limited } = await this.timeline(room, from, upto.stream, limit, tf);
+    const { events, limited } = await this.timeline(room, from, upto.stream, limit, reader, tf);
     if (since && events.length === 0 && !limited) return;
 
     const rooms = this.ctx.rooms;
@@ -152,8 +156,8 @@ export class SyncService {
     if (!since || room.lastMembershipStream > since.stream) part.summary = room.summaryFor(userId);
   }
 
-  /** The last `limit` matching events with from < stream <= to, and whether there were more. */
-  private async timeline(room: LoadedRoom, from: number, to: number, limit: number, filter?: RoomEventFilter): Promise<{ events: StoredEvent[]; limited: boolean }> {
+  /** The last `limit` matching events the viewer may see with from < stream <= to, and whether there were more. */
+  private async timeline(room: LoadedRoom, from: number, to: number, limit: number, viewer: HistoryViewer, filter?: RoomEventFilter): Promise<{ events: StoredEvent[]; limited: boolean }> {
     let candidates: StoredEvent[];
     let complete: boolean;
     if (room.timelineFrom <= from) {
@@ -172,7 +176,8 @@ export class SyncService {
       complete = candidates.length < n;
     }
     const matching = candidates.filter((e) => matchesEventFilter(filter, e.pdu));
-    return { events: matching.slice(-limit), limited: matching.length > limit || !complete };
+    const visible = await this.ctx.rooms.visibility.lastVisible(viewer, matching, limit + 1);
+    return { events: visible.slice(-limit), limited: visible.length > limit || !complete };
   }
 
   /** The room's state after the last event at or before `stream`. */
@@ -217,15 +222,22 @@ export class SyncService {
     return nids.map((n) => found.get(n)).filter((e): e is StoredEvent => !!e).map(strippedEvent);
   }
 
-  private async leftRoom(res: SyncResponse, roomId: string, userId: string, deviceId: string): Promise<void> {
+  /** A room the user left since `since`: its timeline up to the leave, as history visibility allows. */
+  private async leftRoom(res: SyncResponse, roomId: string, userId: string, deviceId: string, since: SyncToken | null, upto: SyncToken, opts: SyncOptions): Promise<void> {
     const room = await this.ctx.rooms.getRoom(roomId);
     if (!room) return;
-    const nid = room.state.get(stateKey('m.room.member', userId));
-    const ev = nid !== undefined ? (await this.ctx.rooms.events.byNids([nid])).get(nid) : undefined;
-    if (!ev) return;
+    const { viewer } = await this.ctx.rooms.visibility.viewerFor(room, userId, false);
+    const tf = opts.filter.room?.timeline;
+    const from = since?.stream ?? 0;
+    const { events, limited } = await this.timeline(room, from, Math.min(viewer.horizon, upto.stream), tf?.limit ?? DEFAULT_TIMELINE_LIMIT, viewer, tf);
+    const first = events[0];
     res.rooms.leave[roomId] = {
       state: { events: [] },
-      timeline: { events: await formatEvents(this.ctx.rooms.events, room.version, [ev], { userId, deviceId }), limited: false },
+      timeline: {
+        events: await formatEvents(this.ctx.rooms.events, room.version, events, { userId, deviceId }),
+        limited,
+        prev_batch: formatPageToken(first ? first.streamOrdering! - 1 : from),
+      },
       account_data: { events: [] },
     };
   }
