@@ -15,6 +15,7 @@ import type { RoomService } from './rooms/service.js';
 import type { FilterStore } from '../storage/filters.js';
 import type { CryptoPool } from '../crypto/pool.js';
 import type { ClientDataServices } from './client-data.js';
+import type { UnreadService } from './unread.js';
 
 /** accountData, toDevice, e2eKeys, receipts, typing, presence, pushRules, profiles, media:
  *  src/services/client-data.ts. */
@@ -41,6 +42,8 @@ export interface ServerContext extends ClientDataServices {
   rooms: RoomService;
   /** Stored sync filters. */
   filters: FilterStore;
+  /** Unread notification counts from push rules and read receipts (src/services/unread.ts). */
+  unread: UnreadService;
   /** Worker threads for batches of signature checks, hashing and signing (federation). */
   crypto: CryptoPool;
 }

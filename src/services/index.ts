@@ -10,6 +10,7 @@ import { createAccountServices } from './account-services.js';
 import { RoomService } from './rooms/service.js';
 import { FilterStore } from '../storage/filters.js';
 import { CryptoPool } from '../crypto/pool.js';
+import { UnreadService } from './unread.js';
 import { closeClientDataServices, createClientDataServices, wireClientDataServices } from './client-data.js';
 
 export async function createContext(config: ResolvedConfig, log: Logger, sql: Sql, serverKeys: ServerKeys): Promise<ServerContext> {
@@ -17,6 +18,7 @@ export async function createContext(config: ResolvedConfig, log: Logger, sql: Sq
   await streams.init(sql);
   const notifier = new Notifier();
   const rooms = new RoomService({ sql, log, serverName: config.server_name, signingKey: serverKeys.signingKey, streams, notifier });
+  const clientData = createClientDataServices({ config, log, sql, streams, notifier });
   const ctx: ServerContext = {
     config,
     log,
@@ -29,9 +31,11 @@ export async function createContext(config: ResolvedConfig, log: Logger, sql: Sq
     rooms,
     filters: new FilterStore(sql),
     crypto: new CryptoPool({ ...(config.worker_threads ? { threads: config.worker_threads } : {}), minThreads: 0 }),
-    ...createClientDataServices({ config, log, sql, streams, notifier }),
+    ...clientData,
+    unread: new UnreadService({ sql, log, rooms, receipts: clientData.receipts, pushRules: clientData.pushRules }),
   };
   await wireClientDataServices(ctx);
+  ctx.syncContributors.push(ctx.unread.contributor);
   return ctx;
 }
 

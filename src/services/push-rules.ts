@@ -12,6 +12,7 @@ import {
   DEFAULT_UNDERRIDE_RULES,
   MASTER_RULE,
   PUSH_RULE_KINDS,
+  USER_ID,
   defaultRule,
   forUser,
   type PushAction,
@@ -72,6 +73,7 @@ function parseConditions(v: unknown): PushCondition[] {
 
 export class PushRulesService {
   readonly store: PushRuleStore;
+  private readonly changeListeners: Array<(userId: string) => void> = [];
 
   constructor(
     private readonly ctx: Pick<ServerContext, 'sql' | 'streams' | 'notifier'>,
@@ -82,9 +84,27 @@ export class PushRulesService {
   }
 
   private async load(userId: string, sql = this.ctx.sql): Promise<UserRules> {
-    const text = await this.store.get(userId, sql);
-    const parsed = text === undefined ? undefined : (JSON.parse(text) as Partial<UserRules>);
-    return { rules: parsed?.rules ?? {}, defaults: parsed?.defaults ?? {} };
+    return parseUserRules(await this.store.get(userId, sql));
+  }
+
+  /** Called after a user's rules changed (and committed). */
+  onChange(listener: (userId: string) => void): void {
+    this.changeListeners.push(listener);
+  }
+
+  /**
+   * For each user, their stored rules document (its text, '' when they changed nothing) and a
+   * ruleset built from it with USER_ID left in place, so users with the same document share
+   * one ruleset (see src/services/push-rules/compiled.ts). One query for all the users.
+   */
+  async templates(userIds: readonly string[]): Promise<Map<string, { key: string; build: () => Ruleset }>> {
+    const docs = await this.store.getMany(userIds);
+    const out = new Map<string, { key: string; build: () => Ruleset }>();
+    for (const u of userIds) {
+      const text = docs.get(u);
+      out.set(u, { key: text ?? '', build: () => buildRuleset(USER_ID, parseUserRules(text)) });
+    }
+    return out;
   }
 
   /** The user's whole ruleset, as GET /pushrules/global/ and m.push_rules show it. */
@@ -188,8 +208,14 @@ export class PushRulesService {
       },
       (p) => this.accountData.committed(userId, p),
     );
+    for (const l of this.changeListeners) l(userId);
     this.ctx.notifier.notifyUsers([userId]);
   }
+}
+
+function parseUserRules(text: string | undefined): UserRules {
+  const parsed = text === undefined ? undefined : (JSON.parse(text) as Partial<UserRules>);
+  return { rules: parsed?.rules ?? {}, defaults: parsed?.defaults ?? {} };
 }
 
 function withOverride(r: PushRule, userId: string, changes: UserRules['defaults']): PushRule {

@@ -13,10 +13,24 @@ export const RECEIPT_TYPES = new Set(['m.read', 'm.read.private', 'm.fully_read'
 
 type Ctx = Pick<ServerContext, 'sql' | 'streams' | 'notifier' | 'config' | 'log'>;
 
+/** A stored m.read or m.read.private receipt, as receipt listeners see it. */
+export interface ReadReceipt {
+  roomId: string;
+  userId: string;
+  type: string;
+  /** '' unthreaded, 'main' or a thread root. */
+  threadId: string;
+  /** Stream ordering of the event it points at. */
+  eventStream: number;
+  /** The receipt's own stream position. */
+  pos: number;
+}
+
 export class ReceiptsService {
   readonly store: ReceiptStore;
   private readonly changed = new LastChanged<string>();
   private readonly rooms: () => RoomMembershipView;
+  private readonly receiptListeners: Array<(r: ReadReceipt) => void> = [];
 
   constructor(
     private readonly ctx: Ctx,
@@ -24,6 +38,11 @@ export class ReceiptsService {
   ) {
     this.store = new ReceiptStore(ctx.sql);
     this.rooms = membershipView(ctx);
+  }
+
+  /** Called after a receipt is stored and before its position completes (notification counts). */
+  onReceipt(listener: (r: ReadReceipt) => void): void {
+    this.receiptListeners.push(listener);
   }
 
   private async requireJoined(roomId: string, userId: string): Promise<void> {
@@ -71,7 +90,16 @@ export class ReceiptsService {
         return p!;
       },
       (p) => {
-        if (p) this.changed.mark(roomId, p);
+        if (!p) return;
+        this.changed.mark(roomId, p);
+        const r: ReadReceipt = { roomId, userId, type, threadId: thread, eventStream: ev.streamOrdering!, pos: p };
+        for (const l of this.receiptListeners) {
+          try {
+            l(r);
+          } catch (err) {
+            this.ctx.log.error({ err }, 'receipt listener failed');
+          }
+        }
       },
     );
     if (!pos) return;

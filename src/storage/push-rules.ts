@@ -10,6 +10,12 @@ export class PushRuleStore {
     return rows[0]?.rules as string | undefined;
   }
 
+  /** Several users' documents in one query (absent: the user changed nothing). */
+  async getMany(userIds: readonly string[]): Promise<Map<string, string>> {
+    const rows = await this.sql`SELECT user_id, rules FROM push_rules WHERE user_id = ANY(${[...userIds]})`;
+    return new Map(rows.map((r) => [r.user_id as string, r.rules as string]));
+  }
+
   /** Serialises changes to one user's rules (the row may not exist yet). */
   async lock(sql: Sql, userId: string): Promise<void> {
     await sql`SELECT pg_advisory_xact_lock(hashtextextended(${'push_rules\u0001' + userId}, 0))`;
