@@ -234,7 +234,13 @@ describe('over HTTP', () => {
   });
 
   test('NUL in device fields of login and registration is 400, not a 500', async () => {
-    await expect(alice.post('/login', { type: 'm.login.password', identifier: { type: 'm.id.user', user: 'alice' }, password: 'x', device_id: 'a\u0000' }), 400, 'M_BAD_JSON');
-    await expect(alice.post('/register', { username: 'nul', password: 'correct horse battery staple', initial_device_display_name: 'a\u0000' }), 400, 'M_BAD_JSON');
+    const password = 'correct horse battery staple';
+    const identifier = { type: 'm.id.user', user: 'alice' };
+    await expect(alice.post('/login', { type: 'm.login.password', identifier, password, device_id: 'a\u0000' }), 400, 'M_BAD_JSON');
+    await expect(alice.post('/login', { type: 'm.login.password', identifier, password, initial_device_display_name: 'a\u0000' }), 400, 'M_BAD_JSON');
+    const first = await alice.post('/register', { username: 'nul', password }, { token: null });
+    const auth = { type: 'm.login.dummy', session: first.body.session };
+    await expect(alice.post('/register', { username: 'nul', password, auth, device_id: 'd\u0000' }, { token: null }), 400, 'M_BAD_JSON');
   });
+
 });

@@ -4,10 +4,10 @@ import { z } from 'zod';
 import type { Router } from '../../http/router.js';
 import type { ServerContext } from '../../services/context.js';
 import { clientRoute } from './routes.js';
-import { hashable, noNul, params, segment, userId } from './schemas.js';
+import { hashable, longSegment, noNul, params, userId } from './schemas.js';
 
 const byUser = params({ userId });
-const byKey = params({ userId, keyName: segment });
+const byKey = params({ userId, keyName: longSegment });
 // displayname and avatar_url reach the user's member events, so the body must be hashable.
 const fieldBody = z.looseObject({}).superRefine(noNul).superRefine(hashable);
 

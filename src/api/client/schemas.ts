@@ -34,6 +34,12 @@ export const txnId = identifier(1);
 export const deviceId = identifier(1);
 /** Any other path segment (push rule ids, tags, filter ids, media ids...). */
 export const segment = identifier(1);
+/** A path segment whose length limit has its own errcode (profile keys: M_KEY_TOO_LARGE). */
+export const longSegment = z
+  .string()
+  .min(1)
+  .regex(NO_NUL, 'must not contain NUL')
+  .refine((s) => !LONE_SURROGATE.test(s), 'must not contain a lone surrogate');
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 
