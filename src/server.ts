@@ -16,6 +16,8 @@ export interface RunningServer {
   httpPort: number;
   /** The services the handlers share (tests reach them directly). */
   context: ServerContext;
+  /** Every route, with its schema (route fuzzers and tests walk it). */
+  router: Router;
   tlsPort?: number;
   stop(): Promise<void>;
 }
@@ -71,6 +73,7 @@ export async function startServer(config: ResolvedConfig, log: Logger): Promise<
   return {
     httpPort,
     context: ctx,
+    router,
     ...(tlsPort !== undefined ? { tlsPort } : {}),
     stop() {
       stopping ??= (async () => {

@@ -4,7 +4,9 @@
 import { STATUS_CODES } from 'node:http';
 import uws from 'uWebSockets.js';
 import type { Logger } from 'pino';
-import { MatrixError, notJson, serverBusy, tooLarge, unknownError } from './errors.js';
+import { MatrixError, serverBusy, tooLarge, unknownError } from './errors.js';
+import { parseJsonBody } from './json.js';
+import { validateRequest } from './validate.js';
 import type { Router, Route } from './router.js';
 import type { Request, Response } from './types.js';
 
@@ -173,9 +175,9 @@ export class HttpFrontEnd {
       request.body = body;
       if (bodyMode === 'json') {
         try {
-          request.json = body.length === 0 ? {} : JSON.parse(body.toString('utf8'));
-        } catch {
-          return this.sendError(res, state, notJson('Request body is not valid JSON'), method, path);
+          request.json = parseJsonBody(body);
+        } catch (e) {
+          return this.sendError(res, state, e, method, path);
         }
       }
       this.run(res, state, route, request);
@@ -212,6 +214,7 @@ export class HttpFrontEnd {
   private run(res: uws.HttpResponse, state: Pending, route: Route, request: Request): void {
     let result: Response | Promise<Response>;
     try {
+      validateRequest(route.options.schema, request);
       result = route.handler(request);
     } catch (e) {
       return this.sendError(res, state, e, request.method, request.path);

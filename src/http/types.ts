@@ -1,4 +1,5 @@
 // The request/response shapes handlers see: plain data, independent of uWebSockets.js.
+import type { z } from 'zod';
 
 export interface Request {
   method: string;
@@ -31,4 +32,17 @@ export interface RouteOptions {
   body?: 'json' | 'raw' | 'none';
   /** Body size cap in bytes; defaults to the server's JSON or request cap. */
   maxBytes?: number;
+  /** Checked by the front end before the handler runs (src/http/validate.ts). */
+  schema?: RouteSchema;
+}
+
+/**
+ * Per-route input schemas: `params` sees the decoded path parameters, `query` the first value of
+ * each query parameter, `body` the parsed JSON body. Plain zod schemas (no transforms), so
+ * z.toJSONSchema can describe them.
+ */
+export interface RouteSchema {
+  params?: z.ZodType;
+  query?: z.ZodType;
+  body?: z.ZodType;
 }

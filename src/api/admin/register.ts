@@ -9,6 +9,7 @@ import type { ServerContext } from '../../services/context.js';
 import { randomBytes } from '../../services/auth.js';
 import { checkNewPassword, newUserId } from '../../services/accounts.js';
 import { jsonObject } from '../client/params.js';
+import { anyObject } from '../client/schemas.js';
 
 const PATH = '/_synapse/admin/v1/register';
 const NONCE_TTL_MS = 60_000;
@@ -54,7 +55,7 @@ export function registerSharedSecretRegistration(router: Router, ctx: ServerCont
     const nonce = randomBytes(32).toString('hex');
     nonces.set(nonce, now);
     return { body: { nonce } };
-  });
+  }, { schema: {} });
 
   router.add(
     'POST',
@@ -92,5 +93,7 @@ export function registerSharedSecretRegistration(router: Router, ctx: ServerCont
       const s = await accounts.startSession(userId, { ip: req.remoteAddress });
       return { body: { user_id: userId, access_token: s.accessToken, device_id: s.deviceId, home_server: config.server_name } };
     },
+    // The field checks (and their M_BAD_JSON / M_INVALID_PARAM split) follow Synapse, in the handler.
+    { schema: { body: anyObject() } },
   );
 }

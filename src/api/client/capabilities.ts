@@ -23,5 +23,5 @@ export function registerCapabilities(router: Router, ctx: ServerContext): void {
   clientRoute(router, 'GET', '/capabilities', async (req) => {
     await ctx.auth.requireUser(req);
     return { body };
-  });
+  }, { schema: {} });
 }

@@ -7,6 +7,10 @@ import { MAX_DEVICE_NAME_CHARS } from '../../services/accounts.js';
 import type { DeviceRecord } from '../../storage/accounts.js';
 import { jsonObject, optString } from './params.js';
 import { clientRoute } from './routes.js';
+import { z } from 'zod';
+import { anyObject, deviceId, params } from './schemas.js';
+
+const byDevice = params({ deviceId });
 
 const PASSWORD_FLOWS = [{ stages: ['m.login.password'] }];
 
@@ -24,14 +28,14 @@ export function registerDevices(router: Router, ctx: ServerContext): void {
   clientRoute(router, 'GET', '/devices', async (req) => {
     const me = await auth.requireUser(req);
     return { body: { devices: (await accounts.listDevices(me.userId)).map(toClient) } };
-  });
+  }, { schema: {} });
 
   clientRoute(router, 'GET', '/devices/{deviceId}', async (req) => {
     const me = await auth.requireUser(req);
     const d = await accounts.getDevice(me.userId, req.params.deviceId!);
     if (!d) throw notFound('No such device');
     return { body: toClient(d) };
-  });
+  }, { schema: { params: byDevice } });
 
   clientRoute(router, 'PUT', '/devices/{deviceId}', async (req) => {
     const me = await auth.requireUser(req);
@@ -47,7 +51,7 @@ export function registerDevices(router: Router, ctx: ServerContext): void {
         : await accounts.store.setDeviceDisplayName(me.userId, deviceId, name);
     if (!found) throw notFound('No such device');
     return { body: {} };
-  });
+  }, { schema: { params: byDevice, body: z.looseObject({ display_name: z.string().nullish() }) } });
 
   clientRoute(
     router,
@@ -61,7 +65,7 @@ export function registerDevices(router: Router, ctx: ServerContext): void {
       await accounts.deleteDevices(me.userId, [deviceId]);
       return { body: {} };
     },
-    { body: 'json' },
+    { body: 'json', schema: { params: byDevice, body: anyObject() } },
   );
 
   clientRoute(router, 'POST', '/delete_devices', async (req) => {
@@ -75,5 +79,5 @@ export function registerDevices(router: Router, ctx: ServerContext): void {
     await uia.authenticate(body, { op: 'delete_devices', flows: PASSWORD_FLOWS, userId: me.userId });
     await accounts.deleteDevices(me.userId, devices as string[]);
     return { body: {} };
-  });
+  }, { schema: { body: z.looseObject({ devices: z.array(deviceId) }) } });
 }

@@ -9,6 +9,11 @@ import type { LoadedRoom } from '../../services/rooms/loaded-room.js';
 import { viewRoom } from '../../services/rooms/access.js';
 import { clientRoute } from './routes.js';
 import { jsonObject } from './params.js';
+import { z } from 'zod';
+import { params, roomAlias, roomId } from './schemas.js';
+
+const byAlias = params({ roomAlias });
+const byRoom = params({ roomId });
 
 function parseAlias(alias: string): string {
   if (!/^#[^:\s]+:.+$/.test(alias) || Buffer.byteLength(alias) > 255) throw new MatrixError(400, 'M_INVALID_PARAM', 'invalid room alias');
@@ -29,14 +34,14 @@ export function registerDirectory(router: Router, ctx: ServerContext): void {
     if (room.members.get(user.userId) !== 'join' && !user.isAdmin) throw forbidden('You are not in this room');
     if (!(await rooms.aliases.create(alias, roomId, user.userId))) throw new MatrixError(409, 'M_UNKNOWN', 'Room alias already exists');
     return { body: {} };
-  });
+  }, { schema: { params: byAlias, body: z.looseObject({ room_id: roomId }) } });
 
   clientRoute(router, 'GET', '/directory/room/{roomAlias}', async (req) => {
     const alias = parseAlias(req.params.roomAlias!);
     const roomId = await rooms.aliases.resolve(alias);
     if (!roomId) throw notFound('Room alias not found');
     return { body: { room_id: roomId, servers: [ctx.config.server_name] } };
-  });
+  }, { schema: { params: byAlias } });
 
   clientRoute(router, 'DELETE', '/directory/room/{roomAlias}', async (req) => {
     const user = await ctx.auth.requireUser(req);
@@ -51,13 +56,13 @@ export function registerDirectory(router: Router, ctx: ServerContext): void {
     }
     await rooms.aliases.delete(alias);
     return { body: {} };
-  });
+  }, { schema: { params: byAlias } });
 
   clientRoute(router, 'GET', '/rooms/{roomId}/aliases', async (req) => {
     const user = await ctx.auth.requireUser(req);
     await viewRoom(rooms, req.params.roomId!, user.userId);
     return { body: { aliases: await rooms.aliases.forRoom(req.params.roomId!) } };
-  });
+  }, { schema: { params: byRoom } });
 
   async function mayChangeState(room: LoadedRoom, userId: string, type: string): Promise<boolean> {
     if (room.members.get(userId) !== 'join') return false;
@@ -69,7 +74,7 @@ export function registerDirectory(router: Router, ctx: ServerContext): void {
     const [row] = await ctx.sql<{ is_public: boolean }[]>`SELECT is_public FROM rooms WHERE room_id = ${req.params.roomId!}`;
     if (!row) throw notFound('Unknown room');
     return { body: { visibility: row.is_public ? 'public' : 'private' } };
-  });
+  }, { schema: { params: byRoom } });
 
   clientRoute(router, 'PUT', '/directory/list/room/{roomId}', async (req) => {
     const user = await ctx.auth.requireUser(req);
@@ -80,7 +85,7 @@ export function registerDirectory(router: Router, ctx: ServerContext): void {
     if (!user.isAdmin && !(await mayChangeState(room, user.userId, 'm.room.canonical_alias'))) throw forbidden('You may not publish this room');
     await ctx.sql`UPDATE rooms SET is_public = ${v === 'public'} WHERE room_id = ${room.roomId}`;
     return { body: {} };
-  });
+  }, { schema: { params: byRoom, body: z.looseObject({ visibility: z.string().optional() }) } });
 
   const publicRooms = async (req: Request, body: Record<string, unknown>) => {
     const server = req.query.get('server') ?? (typeof body.server === 'string' ? body.server : undefined);
@@ -127,9 +132,20 @@ export function registerDirectory(router: Router, ctx: ServerContext): void {
     if (offset > 0) out.prev_batch = `o${Math.max(0, offset - limit)}`;
     return { body: out };
   };
-  clientRoute(router, 'GET', '/publicRooms', (req) => publicRooms(req, {}));
+  const publicQuery = z.looseObject({ server: z.string().optional(), limit: z.string().optional(), since: z.string().optional() });
+  clientRoute(router, 'GET', '/publicRooms', (req) => publicRooms(req, {}), { schema: { query: publicQuery } });
   clientRoute(router, 'POST', '/publicRooms', async (req) => {
     await ctx.auth.requireUser(req);
     return publicRooms(req, jsonObject(req));
+  }, {
+    schema: {
+      query: publicQuery,
+      body: z.looseObject({
+        limit: z.number().int().nonnegative().optional(),
+        since: z.string().optional(),
+        server: z.string().optional(),
+        filter: z.looseObject({ generic_search_term: z.string().optional() }).optional(),
+      }),
+    },
   });
 }

@@ -6,13 +6,15 @@ import { identifiedUserId } from '../../services/accounts.js';
 import { jsonObject, optString } from './params.js';
 import { checkDeviceId } from './register.js';
 import { clientRoute } from './routes.js';
+import { z } from 'zod';
+import { newDeviceFields } from './schemas.js';
 
 export function registerLogin(router: Router, ctx: ServerContext): void {
   const { accounts, rateLimits, config } = ctx;
   const flows = { flows: [{ type: 'm.login.password' }] };
   const wellKnown = config.well_known.client ? { well_known: { 'm.homeserver': { base_url: config.well_known.client } } } : {};
 
-  clientRoute(router, 'GET', '/login', () => ({ body: flows }));
+  clientRoute(router, 'GET', '/login', () => ({ body: flows }), { schema: {} });
 
   clientRoute(router, 'POST', '/login', async (req) => {
     rateLimits.login.take(req.remoteAddress);
@@ -38,5 +40,5 @@ export function registerLogin(router: Router, ctx: ServerContext): void {
     return {
       body: { user_id: s.userId, access_token: s.accessToken, device_id: s.deviceId, home_server: config.server_name, ...wellKnown },
     };
-  });
+  }, { schema: { body: z.looseObject(newDeviceFields) } });
 }

@@ -6,7 +6,7 @@ import { clientRoute } from './routes.js';
 export function registerLogout(router: Router, ctx: ServerContext): void {
   const { auth, accounts } = ctx;
   // These two take an empty body: read it raw so a client sending none (or no JSON) is fine.
-  const opts = { body: 'raw' as const, maxBytes: 64 * 1024 };
+  const opts = { body: 'raw' as const, maxBytes: 64 * 1024, schema: {} };
 
   clientRoute(router, 'POST', '/logout', async (req) => {
     const me = await auth.requireUser(req);

@@ -3,7 +3,8 @@
 import type { Router } from '../../http/router.js';
 import type { ServerContext } from '../../services/context.js';
 import { jsonObject } from './params.js';
-import { guardedRoute as clientRoute } from './guard.js';
+import { clientRoute } from './routes.js';
+import { eventId, params, roomId, segment, textObject } from './schemas.js';
 
 export function registerReceipts(router: Router, ctx: ServerContext): void {
   clientRoute(router, 'POST', '/rooms/{roomId}/receipt/{receiptType}/{eventId}', async (req) => {
@@ -11,5 +12,5 @@ export function registerReceipts(router: Router, ctx: ServerContext): void {
     const p = req.params;
     await ctx.receipts.post(me.userId, p.roomId!, p.receiptType!, p.eventId!, jsonObject(req));
     return { body: {} };
-  });
+  }, { schema: { params: params({ roomId, receiptType: segment, eventId }), body: textObject } });
 }

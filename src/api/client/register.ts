@@ -5,6 +5,8 @@ import type { ServerContext } from '../../services/context.js';
 import { MAX_DEVICE_ID_BYTES, checkNewPassword } from '../../services/accounts.js';
 import { jsonObject, optBool, optString } from './params.js';
 import { clientRoute } from './routes.js';
+import { z } from 'zod';
+import { newDeviceFields } from './schemas.js';
 
 const FLOWS = [{ stages: ['m.login.dummy'] }];
 
@@ -47,7 +49,7 @@ export function registerRegistration(router: Router, ctx: ServerContext): void {
       ip: req.remoteAddress,
     });
     return { body: { user_id: userId, access_token: s.accessToken, device_id: s.deviceId, home_server: config.server_name } };
-  });
+  }, { schema: { query: z.looseObject({ kind: z.string().optional() }), body: z.looseObject(newDeviceFields) } });
 
   clientRoute(router, 'GET', '/register/available', async (req) => {
     rateLimits.registration.take(req.remoteAddress);
@@ -56,5 +58,5 @@ export function registerRegistration(router: Router, ctx: ServerContext): void {
     if (username === null) throw new MatrixError(400, 'M_MISSING_PARAM', 'Missing username');
     await accounts.availableUserId(username);
     return { body: { available: true } };
-  });
+  }, { schema: { query: z.looseObject({ username: z.string().optional() }) } });
 }

@@ -13,6 +13,14 @@ import type { StoredEvent } from '../../storage/events.js';
 import { splitStateKey, stateKey } from '../../storage/state-tree.js';
 import { clientRoute } from './routes.js';
 import { jsonObject, optString } from './params.js';
+import { z } from 'zod';
+import { eventContent, eventId, eventType as eventTypeParam, hashable, params, roomId, stateKey as stateKeyParam, txnId } from './schemas.js';
+
+const inRoom = { params: params({ roomId }) };
+const stateParams = params({ roomId, eventType: eventTypeParam, stateKey: stateKeyParam });
+const typeParams = params({ roomId, eventType: eventTypeParam });
+const token = z.string().optional();
+const pageQuery = z.looseObject({ from: token, to: token, dir: z.enum(['b', 'f']).optional(), limit: token, filter: token });
 
 const MAX_PAGE = 1000;
 
@@ -54,7 +62,7 @@ export function registerRoomEvents(router: Router, ctx: ServerContext): void {
       { deviceId: user.deviceId, txnId: req.params.txnId! },
     );
     return { body: { event_id: ev.eventId } };
-  });
+  }, { schema: { params: params({ roomId, eventType: eventTypeParam, txnId }), body: eventContent } });
 
   const putState = async (req: Request, sk: string) => {
     const user = await ctx.auth.requireUser(req);
@@ -66,9 +74,9 @@ export function registerRoomEvents(router: Router, ctx: ServerContext): void {
     const ev = await rooms.send(req.params.roomId!, { type, sender: user.userId, state_key: sk, content });
     return { body: { event_id: ev.eventId } };
   };
-  clientRoute(router, 'PUT', '/rooms/{roomId}/state/{eventType}/{stateKey}', (req) => putState(req, req.params.stateKey!));
-  clientRoute(router, 'PUT', '/rooms/{roomId}/state/{eventType}', (req) => putState(req, ''));
-  clientRoute(router, 'PUT', '/rooms/{roomId}/state/{eventType}/', (req) => putState(req, ''));
+  clientRoute(router, 'PUT', '/rooms/{roomId}/state/{eventType}/{stateKey}', (req) => putState(req, req.params.stateKey!), { schema: { params: stateParams, body: eventContent } });
+  clientRoute(router, 'PUT', '/rooms/{roomId}/state/{eventType}', (req) => putState(req, ''), { schema: { params: typeParams, body: eventContent } });
+  clientRoute(router, 'PUT', '/rooms/{roomId}/state/{eventType}/', (req) => putState(req, ''), { schema: { params: typeParams, body: eventContent } });
 
   /** The state the viewer may see: current for members, as of leaving for former members. */
   const visibleState = async (view: RoomView): Promise<Map<string, number>> =>
@@ -84,9 +92,10 @@ export function registerRoomEvents(router: Router, ctx: ServerContext): void {
     const [formatted] = await formatEvents(rooms.events, view.room.version, [ev]);
     return { body: req.query.get('format') === 'event' ? formatted : formatted!.content };
   };
-  clientRoute(router, 'GET', '/rooms/{roomId}/state/{eventType}/{stateKey}', (req) => getState(req, req.params.stateKey!));
-  clientRoute(router, 'GET', '/rooms/{roomId}/state/{eventType}', (req) => getState(req, ''));
-  clientRoute(router, 'GET', '/rooms/{roomId}/state/{eventType}/', (req) => getState(req, ''));
+  const formatQuery = z.looseObject({ format: z.enum(['content', 'event']).optional() });
+  clientRoute(router, 'GET', '/rooms/{roomId}/state/{eventType}/{stateKey}', (req) => getState(req, req.params.stateKey!), { schema: { params: stateParams, query: formatQuery } });
+  clientRoute(router, 'GET', '/rooms/{roomId}/state/{eventType}', (req) => getState(req, ''), { schema: { params: typeParams, query: formatQuery } });
+  clientRoute(router, 'GET', '/rooms/{roomId}/state/{eventType}/', (req) => getState(req, ''), { schema: { params: typeParams, query: formatQuery } });
 
   clientRoute(router, 'GET', '/rooms/{roomId}/state', async (req) => {
     const user = await ctx.auth.requireUser(req);
@@ -94,7 +103,7 @@ export function registerRoomEvents(router: Router, ctx: ServerContext): void {
     const nids = [...(await visibleState(view)).values()];
     const found = await rooms.events.byNids(nids);
     return { body: await formatEvents(rooms.events, view.room.version, nids.map((n) => found.get(n)!).filter(Boolean)) };
-  });
+  }, { schema: inRoom });
 
   clientRoute(router, 'PUT', '/rooms/{roomId}/redact/{eventId}/{txnId}', async (req) => {
     const user = await ctx.auth.requireUser(req);
@@ -116,7 +125,7 @@ export function registerRoomEvents(router: Router, ctx: ServerContext): void {
       { deviceId: user.deviceId, txnId: req.params.txnId! },
     );
     return { body: { event_id: ev.eventId } };
-  });
+  }, { schema: { params: params({ roomId, eventId, txnId }), body: z.looseObject({ reason: z.string().nullish() }).superRefine(hashable) } });
 
   clientRoute(router, 'GET', '/rooms/{roomId}/event/{eventId}', async (req) => {
     const user = await ctx.auth.requireUser(req);
@@ -126,7 +135,7 @@ export function registerRoomEvents(router: Router, ctx: ServerContext): void {
     const ev = await readableEvent(rooms, view, req.params.eventId!);
     const [formatted] = await formatEvents(rooms.events, view.room.version, [ev], user);
     return { body: formatted };
-  });
+  }, { schema: { params: params({ roomId, eventId }) } });
 
   clientRoute(router, 'GET', '/rooms/{roomId}/messages', async (req) => {
     const user = await ctx.auth.requireUser(req);
@@ -147,7 +156,7 @@ export function registerRoomEvents(router: Router, ctx: ServerContext): void {
     if (end !== undefined) body.end = formatPageToken(end);
     if (filter?.lazy_load_members) body.state = await memberEventsOf(view, chunk);
     return { body };
-  });
+  }, { schema: { ...inRoom, query: pageQuery } });
 
   const page = (view: RoomView, backwards: boolean, from: number, to: number | undefined, limit: number, filter?: RoomEventFilter) =>
     readPage(rooms, view, backwards, from, to, limit, ctx.streams.position, filter);
@@ -181,7 +190,7 @@ export function registerRoomEvents(router: Router, ctx: ServerContext): void {
         state: filter?.lazy_load_members ? await memberEventsOf(view, [...before.chunk, ev, ...after.chunk]) : await fmt(state),
       },
     };
-  });
+  }, { schema: { params: params({ roomId, eventId }), query: pageQuery } });
 
   clientRoute(router, 'GET', '/rooms/{roomId}/members', async (req) => {
     const user = await ctx.auth.requireUser(req);
@@ -202,7 +211,7 @@ export function registerRoomEvents(router: Router, ctx: ServerContext): void {
       .map((n) => found.get(n)!)
       .filter((e) => e && (!membership || e.pdu.content.membership === membership) && (!notMembership || e.pdu.content.membership !== notMembership));
     return { body: { chunk: await formatEvents(rooms.events, view.room.version, list) } };
-  });
+  }, { schema: { ...inRoom, query: z.looseObject({ at: token, membership: token, not_membership: token }) } });
 
   clientRoute(router, 'GET', '/rooms/{roomId}/joined_members', async (req) => {
     const user = await ctx.auth.requireUser(req);
@@ -225,6 +234,6 @@ export function registerRoomEvents(router: Router, ctx: ServerContext): void {
       };
     }
     return { body: { joined } };
-  });
+  }, { schema: inRoom });
 
 }

@@ -6,6 +6,16 @@ import { parseFilter, type Filter } from '../../services/sync/filter.js';
 import { SyncService } from '../../services/sync/sync.js';
 import { clientRoute } from './routes.js';
 import { jsonObject } from './params.js';
+import { z } from 'zod';
+import { params, segment, textObject, userId } from './schemas.js';
+
+const syncQuery = z.looseObject({
+  since: z.string().optional(),
+  filter: z.string().optional(),
+  timeout: z.string().optional(),
+  full_state: z.enum(['true', 'false']).optional(),
+  set_presence: z.enum(['online', 'offline', 'unavailable']).optional(),
+});
 
 const MAX_TIMEOUT_MS = 5 * 60_000;
 
@@ -53,7 +63,7 @@ export function registerSync(router: Router, ctx: ServerContext): void {
       req.signal,
     );
     return { body };
-  });
+  }, { schema: { query: syncQuery } });
 
   clientRoute(router, 'POST', '/user/{userId}/filter', async (req) => {
     const user = await ctx.auth.requireUser(req);
@@ -61,7 +71,7 @@ export function registerSync(router: Router, ctx: ServerContext): void {
     const body = jsonObject(req);
     parseFilter(body);
     return { body: { filter_id: await ctx.filters.create(user.userId, body) } };
-  });
+  }, { schema: { params: params({ userId }), body: textObject } });
 
   clientRoute(router, 'GET', '/user/{userId}/filter/{filterId}', async (req) => {
     const user = await ctx.auth.requireUser(req);
@@ -69,5 +79,5 @@ export function registerSync(router: Router, ctx: ServerContext): void {
     const f = await ctx.filters.get(user.userId, req.params.filterId!);
     if (f === undefined) throw notFound('Filter not found');
     return { body: f };
-  });
+  }, { schema: { params: params({ userId, filterId: segment }) } });
 }

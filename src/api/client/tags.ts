@@ -6,7 +6,11 @@ import type { ServerContext } from '../../services/context.js';
 import { checkRoomIdParam, isJsonObject, type JsonObject } from '../../services/account-data.js';
 import { utf8Length } from '../../events/identifiers.js';
 import { requireSelf } from './account-data.js';
-import { guardedRoute as clientRoute } from './guard.js';
+import { clientRoute } from './routes.js';
+import { params, roomId, segment, textObject, userId } from './schemas.js';
+
+const byRoom = params({ userId, roomId });
+const byTag = params({ userId, roomId, tag: segment });
 
 function tagsOf(content: JsonObject | undefined): JsonObject {
   return content && isJsonObject(content.tags) ? content.tags : {};
@@ -23,7 +27,7 @@ export function registerTags(router: Router, ctx: ServerContext): void {
     const me = await requireSelf(ctx, req, 'tags');
     checkRoomIdParam(req.params.roomId!);
     return { body: { tags: tagsOf(await accountData.get(me.userId, req.params.roomId!, 'm.tag')) } };
-  });
+  }, { schema: { params: byRoom } });
 
   clientRoute(router, 'PUT', '/user/{userId}/rooms/{roomId}/tags/{tag}', async (req) => {
     const me = await requireSelf(ctx, req, 'tags');
@@ -36,7 +40,7 @@ export function registerTags(router: Router, ctx: ServerContext): void {
     if (body.order !== undefined && (typeof body.order !== 'number' || !Number.isFinite(body.order))) throw badJson('order must be a number');
     await accountData.update(me.userId, roomId, 'm.tag', (old) => ({ ...(old ?? {}), tags: { ...tagsOf(old), [tag]: body } }));
     return { body: {} };
-  });
+  }, { schema: { params: byTag, body: textObject } });
 
   clientRoute(router, 'DELETE', '/user/{userId}/rooms/{roomId}/tags/{tag}', async (req) => {
     const me = await requireSelf(ctx, req, 'tags');
@@ -50,5 +54,5 @@ export function registerTags(router: Router, ctx: ServerContext): void {
       return { ...(old ?? {}), tags: rest };
     });
     return { body: {} };
-  });
+  }, { schema: { params: byTag } });
 }

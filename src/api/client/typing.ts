@@ -3,7 +3,8 @@ import { MatrixError, forbidden } from '../../http/errors.js';
 import type { Router } from '../../http/router.js';
 import type { ServerContext } from '../../services/context.js';
 import { jsonObject } from './params.js';
-import { guardedRoute as clientRoute } from './guard.js';
+import { clientRoute } from './routes.js';
+import { params, roomId, textObject, userId } from './schemas.js';
 
 export function registerTyping(router: Router, ctx: ServerContext): void {
   clientRoute(router, 'PUT', '/rooms/{roomId}/typing/{userId}', async (req) => {
@@ -15,5 +16,5 @@ export function registerTyping(router: Router, ctx: ServerContext): void {
     if (timeout !== undefined && typeof timeout !== 'number') throw new MatrixError(400, 'M_BAD_JSON', 'timeout must be an integer');
     await ctx.typing.set(me.userId, req.params.roomId!, body.typing, timeout);
     return { body: {} };
-  });
+  }, { schema: { params: params({ roomId, userId }), body: textObject } });
 }

@@ -2,9 +2,15 @@
 // authenticated downloads, thumbnails and config under /_matrix/client/v1/media.
 import { MatrixError } from '../../http/errors.js';
 import type { Router } from '../../http/router.js';
-import type { Request, Response } from '../../http/types.js';
+import type { Request, Response, RouteOptions } from '../../http/types.js';
 import type { ServerContext } from '../../services/context.js';
 import { CSP, MAX_THUMBNAIL_DIMENSION, type MediaFile } from '../../services/media.js';
+import { z } from 'zod';
+import { params, segment } from '../client/schemas.js';
+
+const mediaParams = params({ serverName: segment, mediaId: segment });
+const uploadQuery = z.looseObject({ filename: z.string().optional() });
+const fetchQuery = z.looseObject({ timeout_ms: z.string().optional(), allow_redirect: z.string().optional() });
 
 const DEFAULT_TIMEOUT_MS = 20_000;
 
@@ -35,7 +41,7 @@ function serve(f: MediaFile): Response {
 export function registerMedia(router: Router, ctx: ServerContext): void {
   const { auth, media } = ctx;
   const raw = { body: 'raw' as const, maxBytes: ctx.config.media.max_upload_bytes };
-  const add = (method: string, path: string, h: (req: Request) => Promise<Response>, opts = {}) => router.add(method, path, h, opts);
+  const add = (method: string, path: string, h: (req: Request) => Promise<Response>, opts: RouteOptions = { schema: {} }) => router.add(method, path, h, opts);
 
   for (const v of ['v3', 'r0']) {
     add(
@@ -46,7 +52,7 @@ export function registerMedia(router: Router, ctx: ServerContext): void {
         const uri = await media.upload(me.userId, req.body, req.headers['content-type'], req.query.get('filename'));
         return { body: { content_uri: uri } };
       },
-      raw,
+      { ...raw, schema: { query: uploadQuery } },
     );
   }
 
@@ -58,7 +64,7 @@ export function registerMedia(router: Router, ctx: ServerContext): void {
       await media.uploadTo(me.userId, req.params.serverName!, req.params.mediaId!, req.body, req.headers['content-type'], req.query.get('filename'));
       return { body: {} };
     },
-    raw,
+    { ...raw, schema: { params: mediaParams, query: uploadQuery } },
   );
 
   add(
@@ -68,7 +74,7 @@ export function registerMedia(router: Router, ctx: ServerContext): void {
       const me = await auth.requireUser(req);
       return { body: await media.create(me.userId) };
     },
-    { body: 'none' },
+    { body: 'none', schema: {} },
   );
 
   add('GET', '/_matrix/client/v1/media/config', async (req) => {
@@ -81,8 +87,10 @@ export function registerMedia(router: Router, ctx: ServerContext): void {
     const timeout = intParam(req, 'timeout_ms', false, DEFAULT_TIMEOUT_MS);
     return serve(await media.download(req.params.serverName!, req.params.mediaId!, timeout, req.params.fileName));
   };
-  add('GET', '/_matrix/client/v1/media/download/{serverName}/{mediaId}', download);
-  add('GET', '/_matrix/client/v1/media/download/{serverName}/{mediaId}/{fileName}', download);
+  add('GET', '/_matrix/client/v1/media/download/{serverName}/{mediaId}', download, { schema: { params: mediaParams, query: fetchQuery } });
+  add('GET', '/_matrix/client/v1/media/download/{serverName}/{mediaId}/{fileName}', download, {
+    schema: { params: params({ serverName: segment, mediaId: segment, fileName: segment }), query: fetchQuery },
+  });
 
   add('GET', '/_matrix/client/v1/media/thumbnail/{serverName}/{mediaId}', async (req) => {
     await auth.requireUser(req);
@@ -97,5 +105,6 @@ export function registerMedia(router: Router, ctx: ServerContext): void {
     if (animatedParam !== null && animatedParam !== 'true' && animatedParam !== 'false') throw new MatrixError(400, 'M_INVALID_PARAM', 'animated must be true or false');
     const timeout = intParam(req, 'timeout_ms', false, DEFAULT_TIMEOUT_MS);
     return serve(await media.thumbnail(req.params.serverName!, req.params.mediaId!, width, height, method, animatedParam === 'true', timeout));
-  });
+    // The numeric and enum query checks stay in the handler: they are its errcodes (M_MISSING_PARAM first).
+  }, { schema: { params: mediaParams, query: fetchQuery } });
 }

@@ -9,10 +9,10 @@ export interface WellKnownConfig {
 export function registerWellKnown(router: Router, cfg: WellKnownConfig): void {
   if (cfg.server) {
     const body = { 'm.server': cfg.server };
-    router.add('GET', '/.well-known/matrix/server', () => ({ body }));
+    router.add('GET', '/.well-known/matrix/server', () => ({ body }), { schema: {} });
   }
   if (cfg.client) {
     const body = { 'm.homeserver': { base_url: cfg.client } };
-    router.add('GET', '/.well-known/matrix/client', () => ({ body }));
+    router.add('GET', '/.well-known/matrix/client', () => ({ body }), { schema: {} });
   }
 }
