@@ -3,7 +3,7 @@ import uws from 'uWebSockets.js';
 import { existsSync } from 'node:fs';
 import type { ResolvedConfig } from './config/load.js';
 import { loadOrCreateSigningKeys } from './crypto/signing-key.js';
-import { Router } from './http/router.js';
+import { Router, type Route } from './http/router.js';
 import { HttpFrontEnd } from './http/server.js';
 import { registerApi } from './api/index.js';
 import { ServerKeys } from './services/server-keys.js';
@@ -17,6 +17,8 @@ export interface RunningServer {
   /** The services the handlers share (tests reach them directly). */
   context: ServerContext;
   tlsPort?: number;
+  /** The route table, read-only (tools such as the route fuzzer walk it). */
+  routes(): readonly Route[];
   stop(): Promise<void>;
 }
 
@@ -58,6 +60,7 @@ export async function startServer(config: ResolvedConfig, log: Logger): Promise<
     httpPort,
     context: ctx,
     ...(tlsPort !== undefined ? { tlsPort } : {}),
+    routes: () => router.routes(),
     stop() {
       stopping ??= (async () => {
         beginShutdown(ctx);
