@@ -209,7 +209,7 @@ function schemaTargets(schema: JsonSchema | undefined): { path: string[]; value:
     if (path.length) {
       if (type !== 'string') out.push({ path, value: 'wrong-type', cls: 'schema:wrong-type' });
       if (type !== 'number' && type !== 'integer') out.push({ path, value: 7, cls: 'schema:wrong-type' });
-      if (type !== 'object') out.push({ path, value: [], cls: 'schema:wrong-type' });
+      out.push({ path, value: type === 'array' ? {} : [], cls: 'schema:wrong-type' });
       if (typeof s.maximum === 'number') out.push({ path, value: s.maximum + 1, cls: 'schema:above-max' });
       if (typeof s.minimum === 'number') out.push({ path, value: s.minimum - 1, cls: 'schema:below-min' });
       if (typeof s.maxLength === 'number') out.push({ path, value: 'q'.repeat(s.maxLength + 1), cls: 'schema:too-long' });
@@ -310,10 +310,18 @@ export function variantGenerators(route: Route, fx: Fixture): { cls: string; mak
 
   // Query values: the names handlers read, each with the hostile strings; and the schema's.
   const qnames = [...new Set([...QUERY_NAMES, ...Object.keys((querySchema?.properties ?? {}) as object)])];
+  // A long poll may legitimately wait as long as it is told to: no big timeouts.
+  const queryName = (rng: Rng, value: string) => {
+    const n = rng.pick(qnames);
+    return /^timeout/.test(n) && Number(value) > 1000 ? 'limit' : n;
+  };
   add('query:hostile', (v, rng) => {
-    for (let i = 0; i < 1 + rng.int(3); i++) v.query.push([rng.pick(qnames), rng.pick(Object.values(HOSTILE_STRINGS))]);
+    for (let i = 0; i < 1 + rng.int(3); i++) {
+      const s = rng.pick(Object.values(HOSTILE_STRINGS));
+      v.query.push([queryName(rng, s), s]);
+    }
   });
-  for (const [c, s] of Object.entries(HOSTILE_STRINGS)) add(`query:any:${c}`, (v, rng) => v.query.push([rng.pick(qnames), s]));
+  for (const [c, s] of Object.entries(HOSTILE_STRINGS)) add(`query:any:${c}`, (v, rng) => v.query.push([queryName(rng, s), s]));
   add('query:repeated', (v) => {
     for (const n of qnames) v.query.push([n, '1'], [n, '-1']);
   });

@@ -132,7 +132,7 @@ class ApiFixture implements Fixture {
     if (p.startsWith('/pushrules/global/{kind}/{ruleId}/actions')) return { actions: ['notify'] };
     if (p.startsWith('/pushrules/global/{kind}/{ruleId}')) return { actions: ['notify'], conditions: [{ kind: 'event_match', key: 'content.body', pattern: 'x' }] };
     const bodies: Record<string, JValue> = {
-      '/createRoom': { name: 'fuzz', topic: 't', preset: 'private_chat', room_alias_name: `fz${n}`, invite: [bob], initial_state: [], creation_content: {}, power_level_content_override: {} },
+      '/createRoom': { name: 'fuzz', topic: 't', preset: 'private_chat', room_alias_name: `fz${n}`, invite: [bob], initial_state: [{ type: 'org.fuzz', state_key: '', content: { a: 1 } }], creation_content: {}, power_level_content_override: {} },
       '/rooms/{roomId}/redact/{eventId}/{txnId}': { reason: 'r' },
       '/rooms/{roomId}/invite': { user_id: bob, reason: 'r' },
       '/rooms/{roomId}/kick': { user_id: bob, reason: 'r' },
@@ -354,6 +354,11 @@ export async function fuzzServer(t: TestServer, opts: FuzzOptions): Promise<Fuzz
     await probe.close();
   }
   return report;
+}
+
+/** One line per finding, for assertion messages and logs. */
+export function summarize(findings: Finding[]): string {
+  return findings.map((f) => `${f.kind} ${f.status ?? ''} ${f.route} ${f.cls}${f.tables ? ` tables=${f.tables.join(',')}` : ''} ${f.body ?? ''}`.slice(0, 400)).join('\n');
 }
 
 /** A test server set up for fuzzing: open registration, cheap hashes, shared-secret registration. */
