@@ -3,7 +3,7 @@ import uws from 'uWebSockets.js';
 import { existsSync } from 'node:fs';
 import type { ResolvedConfig } from './config/load.js';
 import { loadOrCreateSigningKeys } from './crypto/signing-key.js';
-import { Router } from './http/router.js';
+import { Router, type Route } from './http/router.js';
 import { HttpFrontEnd } from './http/server.js';
 import { registerApi } from './api/index.js';
 import { ServerKeys } from './services/server-keys.js';
@@ -19,6 +19,8 @@ export interface RunningServer {
   /** Every route, with its schema (route fuzzers and tests walk it). */
   router: Router;
   tlsPort?: number;
+  /** The route table, read-only (tools such as the route fuzzer walk it). */
+  routes(): readonly Route[];
   stop(): Promise<void>;
 }
 
@@ -75,6 +77,7 @@ export async function startServer(config: ResolvedConfig, log: Logger): Promise<
     context: ctx,
     router,
     ...(tlsPort !== undefined ? { tlsPort } : {}),
+    routes: () => router.routes(),
     stop() {
       stopping ??= (async () => {
         beginShutdown(ctx);

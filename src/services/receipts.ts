@@ -126,6 +126,8 @@ export class ReceiptsService {
       if (body[f] !== undefined && typeof body[f] !== 'string') throw new MatrixError(400, 'M_INVALID_PARAM', `${f} must be an event id`);
     }
     await this.requireJoined(roomId, userId);
+    // Every target must exist before anything is written: a refused request leaves no marker behind.
+    for (const f of fields) if (typeof body[f] === 'string') await this.target(roomId, body[f] as string);
     if (typeof body['m.fully_read'] === 'string') await this.setFullyRead(userId, roomId, body['m.fully_read']);
     if (typeof body['m.read'] === 'string') await this.setReceipt(userId, roomId, 'm.read', body['m.read']);
     if (typeof body['m.read.private'] === 'string') await this.setReceipt(userId, roomId, 'm.read.private', body['m.read.private']);
