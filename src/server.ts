@@ -16,8 +16,6 @@ export interface RunningServer {
   httpPort: number;
   /** The services the handlers share (tests reach them directly). */
   context: ServerContext;
-  /** Every route, with its schema (route fuzzers and tests walk it). */
-  router: Router;
   tlsPort?: number;
   /** The route table, read-only (tools such as the route fuzzer walk it). */
   routes(): readonly Route[];
@@ -75,7 +73,6 @@ export async function startServer(config: ResolvedConfig, log: Logger): Promise<
   return {
     httpPort,
     context: ctx,
-    router,
     ...(tlsPort !== undefined ? { tlsPort } : {}),
     routes: () => router.routes(),
     stop() {

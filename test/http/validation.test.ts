@@ -148,7 +148,7 @@ describe('over HTTP', () => {
   };
 
   test('every route has a schema for its path parameters that zod can describe as JSON Schema', () => {
-    const routes = srv.server.router.routes();
+    const routes = srv.server.routes();
     assert.ok(routes.length > 50);
     for (const r of routes) {
       const s = r.options.schema;
