@@ -236,7 +236,7 @@ export async function recoverDataDirectory(dbDir: string, log?: Logger, steps = 
   }
   const owner = await liveOwner(pid);
   if (owner) {
-    throw new Error(
+    throw new EmbeddedPostgresError(
       `the embedded PostgreSQL in ${dbDir} (pid ${pid}) belongs to a running process (pid ${owner.pid}: ${owner.cmdline}); ` +
         'is Lattice already running with this data_dir?',
     );
@@ -254,7 +254,7 @@ export async function recoverDataDirectory(dbDir: string, log?: Logger, steps = 
     }
     log?.warn({ postgres_pid: pid, signal, waited_ms: ms }, 'the orphaned PostgreSQL has not stopped yet');
   }
-  throw new Error(`an orphaned PostgreSQL (pid ${pid}) in ${dbDir} does not stop, even after SIGKILL`);
+  throw new EmbeddedPostgresError(`an orphaned PostgreSQL (pid ${pid}) in ${dbDir} does not stop, even after SIGKILL`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -282,11 +282,16 @@ function startWatchdog(postmasterPid: number, log?: Logger): ChildProcess | unde
 
 // ---------------------------------------------------------------------------------------------
 
+/** The embedded PostgreSQL cannot start; the message says why in plain words. */
+export class EmbeddedPostgresError extends Error {
+  override name = 'EmbeddedPostgresError';
+}
+
 function startFailure(what: string, dbDir: string, out: PostgresOutput, detail?: string): Error {
   const tail = out.tail();
   const lines = [`embedded PostgreSQL ${what} in ${dbDir}${detail ? ` (${detail})` : ''}.`];
   if (tail.length) lines.push(`The end of ${out.component === 'initdb' ? 'initdb' : "PostgreSQL's log"}:`, ...tail.map((l) => `  ${l}`));
-  return new Error(lines.join('\n'));
+  return new EmbeddedPostgresError(lines.join('\n'));
 }
 
 export async function startEmbeddedPostgres(dataDir: string, log?: Logger): Promise<EmbeddedDatabase> {

@@ -188,7 +188,7 @@ test('after kill -9 the next start comes up, serves, and leaves no PostgreSQL be
   const intruder = launch(inst, config2);
   const { code } = await intruder.exited;
   assert.notEqual(code, 0);
-  assert.match(intruder.stderr(), /belongs to a running process .*is Lattice already running/s);
+  assert.match(intruder.stderr(), /^lattice: the embedded PostgreSQL in .* belongs to a running process .*is Lattice already running/s);
   assert.equal(await alive(postmaster), true);
   assert.equal((await login(`http://127.0.0.1:${inst.port}`, 'alice', PW)).userId, '@alice:crash.test');
 
@@ -237,7 +237,7 @@ test("a start PostgreSQL refuses prints the end of PostgreSQL's log on stderr an
   const { code } = await bad.exited;
   assert.equal(code, 1);
   const stderr = bad.stderr();
-  assert.match(stderr, /embedded PostgreSQL failed to start/);
+  assert.match(stderr, /^lattice: embedded PostgreSQL failed to start in .* \(exit code 1\)\.\n/);
   assert.match(stderr, /invalid value for parameter "shared_buffers": "99TB"/);
   assert.match(stderr, /configuration file ".*postgresql\.conf" contains errors/);
   // Its output also reached the log as JSON lines, not raw text.

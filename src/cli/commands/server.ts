@@ -6,6 +6,7 @@ import { loadConfigIsolated } from '../../config/isolated.js';
 import { formatSigningKeys, generateSigningKey } from '../../crypto/signing-key.js';
 import { ListenError } from '../../http/server.js';
 import { startServer } from '../../server.js';
+import { EmbeddedPostgresError } from '../../storage/embedded.js';
 import { createLogger } from '../../util/logger.js';
 import { CONFIG_OPTION, defineCommand, UsageError } from '../io.js';
 
@@ -34,7 +35,8 @@ export const start = defineCommand(
     try {
       server = await startServer(config, log);
     } catch (e) {
-      if (e instanceof ListenError) {
+      // Failures an operator fixes: one plain message, no stack.
+      if (e instanceof ListenError || e instanceof EmbeddedPostgresError) {
         process.stderr.write(`lattice: ${e.message}\n`);
         return 1;
       }
