@@ -194,6 +194,10 @@ test('after kill -9 the next start comes up, serves, and leaves no PostgreSQL be
 
   await stopGracefully(second);
   await assertNothingLeft(inst, postmaster);
+  // PostgreSQL's output reached the log as JSON records, and nothing else was written.
+  const records = second.stdout().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.ok(records.some((r) => r.component === 'postgres' && r.pg_severity === 'LOG' && r.msg === 'database system is ready to accept connections'));
+  assert.equal(second.stderr(), '');
 });
 
 test('a PostgreSQL orphaned by kill -9 (watchdog gone too) is stopped by the next start', async () => {
