@@ -25,9 +25,13 @@ test('event-id: one id per NDJSON line, and the v1 form', () => {
   const room = standardRoom(v10);
   const a = room.lookup('m.room.power_levels', '')!;
   const b = room.lookup('m.room.join_rules', '')!;
-  const r = run('eventIdCommand', ['--room-version', '10', '--ndjson'], JSON.stringify(a) + '\n\n' + JSON.stringify(b) + '\n');
+  const r = run('eventIdCommand', ['--room-version', '10', '--ndjson'], JSON.stringify(a) + '\n' + JSON.stringify(b) + '\n');
   assert.equal(r.status, 0, r.stderr);
   assert.deepEqual(r.lines, [{ event_id: computeEventId(v10, a) }, { event_id: computeEventId(v10, b) }]);
+  // A blank line is answered too, so output line N answers input line N.
+  const blank = run('eventIdCommand', ['--room-version', '10', '--ndjson'], JSON.stringify(a) + '\n\n' + JSON.stringify(b) + '\n');
+  assert.equal(blank.status, 1);
+  assert.deepEqual(blank.lines, [{ event_id: computeEventId(v10, a) }, { error: 'empty line' }, { event_id: computeEventId(v10, b) }]);
   const v1 = run('eventIdCommand', ['--room-version', '1'], JSON.stringify({ event_id: '$x:a.example', type: 't' }));
   assert.deepEqual(v1.lines, [{ event_id: '$x:a.example' }]);
 });
@@ -39,7 +43,9 @@ test('event-id: usage errors and unusable input', () => {
   assert.notEqual(badVersion.status, 0);
   const notJson = run('eventIdCommand', ['--room-version', '10', '--ndjson'], 'nope\n' + JSON.stringify({ type: 'x' }) + '\n');
   assert.equal(notJson.status, 1);
-  assert.equal(notJson.lines.length, 1, 'the good line still gets its result');
+  assert.equal(notJson.lines.length, 2, 'the bad line gets an error line, the good line still gets its result');
+  assert.equal(typeof (notJson.lines[0] as { error: unknown }).error, 'string');
+  assert.ok((notJson.lines[1] as { event_id: unknown }).event_id);
 });
 
 test('redact: prints the redacted PDU', () => {

@@ -50,10 +50,11 @@ test('resolve-state --ndjson: a line per document; a bad document fails alone', 
     .join('\n');
   const out = run(['--ndjson'], input + '\n');
   assert.equal(out.status, 1);
-  const lines = out.stdout.trim().split('\n').map((l) => JSON.parse(l) as { state: string[][] });
-  assert.equal(lines.length, 2);
+  const lines = out.stdout.trim().split('\n').map((l) => JSON.parse(l) as { state: string[][]; error?: string });
+  assert.equal(lines.length, 3);
   assert.equal(lines[0]!.state.find((e) => e[0] === 'm.room.power_levels')![2], one.id('PA'));
-  assert.equal(lines[1]!.state.find((e) => e[1] === BOB)![2], two.id('MB'));
+  assert.deepEqual(lines[1], { error: 'state_sets[0]: unknown event $missing in state set' });
+  assert.equal(lines[2]!.state.find((e) => e[1] === BOB)![2], two.id('MB'));
   assert.match(out.stderr, /state_sets\[0\]: unknown event \$missing/);
 });
 

@@ -5,7 +5,7 @@
 import { getRoomVersion } from '../../events/room-versions.js';
 import { isJsonObject, type PDU } from '../../events/pdu.js';
 import { EventGraph, StateResolver } from '../../state/index.js';
-import { eachDocument, parseCommandArgs, parseJsonDocument, UsageError, type Command } from '../io.js';
+import { defineCommand, eachDocument, NDJSON_OPTION, parseJsonDocument, UsageError } from '../io.js';
 
 /** The fields resolution reads, checked so bad input fails with a message, not a crash. */
 function checkEvent(v: unknown, i: number): PDU {
@@ -53,9 +53,21 @@ export function resolveStateDocument(input: unknown, kernels: 'wasm' | 'ts' = 'w
   return JSON.stringify({ state: graph.entries(state) });
 }
 
-export const resolveStateCmd: Command = async (args) => {
-  const { values } = parseCommandArgs(args, { ndjson: { type: 'boolean' }, kernels: { type: 'string' } });
-  const kernels = values.kernels ?? 'wasm';
-  if (kernels !== 'wasm' && kernels !== 'ts') throw new UsageError('--kernels must be wasm or ts');
-  return eachDocument(!!values.ndjson, (doc) => resolveStateDocument(parseJsonDocument(doc), kernels));
-};
+export const resolveStateCmd = defineCommand(
+  {
+    name: 'resolve-state',
+    synopsis: '[--ndjson] [--kernels wasm|ts] < JSON',
+    description:
+      'State resolution. Input: {"room_version", "events": [PDU with event_id…], "state_sets": [[event_id…]…]};\n' +
+      'output: {"state": [[type, state_key, event_id]…]} sorted by type, then state_key.',
+    options: {
+      ndjson: NDJSON_OPTION,
+      kernels: { type: 'string', arg: 'wasm|ts', help: 'the graph kernels: WebAssembly (default) or the TypeScript reference' },
+    },
+  },
+  async (values) => {
+    const kernels = values.kernels ?? 'wasm';
+    if (kernels !== 'wasm' && kernels !== 'ts') throw new UsageError('--kernels must be wasm or ts');
+    return eachDocument(!!values.ndjson, (doc) => resolveStateDocument(parseJsonDocument(doc), kernels));
+  },
+);

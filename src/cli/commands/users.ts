@@ -11,9 +11,7 @@ import { AccountStore } from '../../storage/accounts.js';
 import { embeddedConnection, startEmbeddedPostgres } from '../../storage/embedded.js';
 import { migrate } from '../../storage/migrate.js';
 import { connectionFromUrl, createPool, type Sql } from '../../storage/pool.js';
-import { parseCommandArgs, readStdin, UsageError, type Command } from '../io.js';
-
-const USAGE = 'usage: register-user NAME [--password PW] [--admin] [--config PATH]';
+import { CONFIG_OPTION, defineCommand, readStdin, UsageError } from '../io.js';
 
 interface Connected {
   sql: Sql;
@@ -52,58 +50,67 @@ async function connect(config: ResolvedConfig): Promise<Connected> {
 }
 
 async function passwordFromStdin(): Promise<string> {
-  if (process.stdin.isTTY) throw new UsageError(`no password: give --password or pipe it on stdin\n${USAGE}`);
+  if (process.stdin.isTTY) throw new UsageError('no password: give --password or pipe it on stdin');
   const text = (await readStdin()).toString('utf8');
   return text.split(/\r?\n/, 1)[0] ?? '';
 }
 
-export const registerUser: Command = async (args) => {
-  const { values, positionals } = parseCommandArgs(args, {
-    config: { type: 'string', short: 'c' },
-    password: { type: 'string', short: 'p' },
-    admin: { type: 'boolean', default: false },
-  });
-  if (positionals.length !== 1) throw new UsageError(`expected exactly one user name\n${USAGE}`);
-  const name = positionals[0]!;
-  const fail = (msg: string) => {
-    process.stderr.write(`register-user: ${msg}\n`);
-    return 1;
-  };
+export const registerUser = defineCommand(
+  {
+    name: 'register-user',
+    synopsis: 'NAME [--password PW] [--admin] [--config PATH]',
+    description:
+      'Creates the local account NAME (a localpart or a full user id of this server), whether the server\n' +
+      'is running or not. Without --password the password is the first line of stdin.',
+    options: {
+      config: CONFIG_OPTION,
+      password: { type: 'string', short: 'p', arg: 'PW', help: 'the password (visible in the process list; stdin is safer)' },
+      admin: { type: 'boolean', help: 'make the account a server admin' },
+    },
+    positionals: { min: 1, max: 1 },
+  },
+  async (values, positionals) => {
+    const name = positionals[0]!;
+    const fail = (msg: string) => {
+      process.stderr.write(`register-user: ${msg}\n`);
+      return 1;
+    };
 
-  let config: ResolvedConfig;
-  try {
-    config = await loadConfig(values.config ?? process.env.LATTICE_CONFIG);
-  } catch (e) {
-    if (e instanceof ConfigError) return fail(e.message);
-    throw e;
-  }
-
-  let userId: string;
-  let password: string;
-  try {
-    // NAME is a localpart or a full user id of this server.
-    let localpart = name;
-    if (name.startsWith('@')) {
-      if (!localUserId(name, config.server_name)) return fail(`${name} is not a user id on ${config.server_name}`);
-      localpart = name.slice(1, name.indexOf(':'));
+    let config: ResolvedConfig;
+    try {
+      config = await loadConfig(values.config ?? process.env.LATTICE_CONFIG);
+    } catch (e) {
+      if (e instanceof ConfigError) return fail(e.message);
+      throw e;
     }
-    userId = newUserId(localpart, config.server_name);
-    password = checkNewPassword(values.password ?? (await passwordFromStdin()));
-  } catch (e) {
-    if (e instanceof MatrixError) return fail(`${name}: ${e.message}`);
-    throw e;
-  }
 
-  const db = await connect(config);
-  try {
-    await migrate(db.sql);
-    await createAccount(new AccountStore(db.sql), passwordHasherFor(config), { userId, password, admin: values.admin === true });
-  } catch (e) {
-    if (e instanceof MatrixError && e.errcode === 'M_USER_IN_USE') return fail(`user ${userId} already exists`);
-    throw e;
-  } finally {
-    await db.close();
-  }
-  process.stdout.write(`${userId}\n`);
-  return 0;
-};
+    let userId: string;
+    let password: string;
+    try {
+      // NAME is a localpart or a full user id of this server.
+      let localpart = name;
+      if (name.startsWith('@')) {
+        if (!localUserId(name, config.server_name)) return fail(`${name} is not a user id on ${config.server_name}`);
+        localpart = name.slice(1, name.indexOf(':'));
+      }
+      userId = newUserId(localpart, config.server_name);
+      password = checkNewPassword(values.password ?? (await passwordFromStdin()));
+    } catch (e) {
+      if (e instanceof MatrixError) return fail(`${name}: ${e.message}`);
+      throw e;
+    }
+
+    const db = await connect(config);
+    try {
+      await migrate(db.sql);
+      await createAccount(new AccountStore(db.sql), passwordHasherFor(config), { userId, password, admin: values.admin === true });
+    } catch (e) {
+      if (e instanceof MatrixError && e.errcode === 'M_USER_IN_USE') return fail(`user ${userId} already exists`);
+      throw e;
+    } finally {
+      await db.close();
+    }
+    process.stdout.write(`${userId}\n`);
+    return 0;
+  },
+);
