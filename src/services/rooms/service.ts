@@ -183,9 +183,19 @@ export class RoomService {
     const followers: Array<{ job: Job; stored: StoredEvent }> = [];
     let failed = false;
     try {
-      const todo = await this.lookUpTxns(room, jobs, reject);
-      const ids = await this.allocateIds(todo.length);
-      positions.push(...ids.map((x) => x.stream));
+      // The txn lookup is the batch's one extra round trip: overlap it with taking ids. Both are
+      // awaited either way, so that taken stream positions are always completed.
+      const [looked, taken] = await Promise.allSettled([
+        this.lookUpTxns(room, jobs, reject),
+        this.allocateIds(jobs.length).then((ids) => {
+          positions.push(...ids.map((x) => x.stream));
+          return ids;
+        }),
+      ]);
+      if (looked.status === 'rejected') throw looked.reason;
+      if (taken.status === 'rejected') throw taken.reason;
+      const todo = looked.value;
+      const ids = taken.value;
       for (let i = 0; i < todo.length; i++) {
         const job = todo[i]!;
         try {
