@@ -139,11 +139,15 @@ export class EventStore {
    */
   async byTxns(roomId: string, keys: ReadonlyArray<{ sender: string; deviceId: string; txnId: string }>): Promise<StoredEvent[]> {
     if (keys.length === 0) return [];
-    // Probes the events_txn unique index once per key (the partial index needs txn_id IS NOT NULL).
+    // One probe of the events_txn unique index per key: LIMIT keeps the lateral subquery from
+    // being flattened into a join, which the planner would hash against all the room's events.
     const rows = await this.sql.unsafe<EventRow[]>(
       `SELECT ${E_COLUMNS} FROM unnest($2::text[], $3::text[], $4::text[]) AS k(s, d, t)
-       JOIN events e ON e.room_id = $1 AND e.sender = k.s AND e.txn_device = k.d AND e.txn_id = k.t AND e.txn_id IS NOT NULL`,
+       CROSS JOIN LATERAL (SELECT * FROM events WHERE room_id = $1 AND sender = k.s AND txn_device = k.d AND txn_id = k.t
+         AND txn_id IS NOT NULL LIMIT 1) e`,
       [roomId, keys.map((k) => k.sender), keys.map((k) => k.deviceId), keys.map((k) => k.txnId)],
+      // Every batch with a transaction runs it: keep it prepared (unsafe() defaults to unprepared).
+      { prepare: true },
     );
     return rows.map((r) => {
       const e = fromRow(r);
