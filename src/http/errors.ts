@@ -24,6 +24,7 @@ export const methodNotAllowed = () => new MatrixError(405, 'M_UNRECOGNIZED', 'Me
 export const notJson = (msg = 'Content not JSON') => new MatrixError(400, 'M_NOT_JSON', msg);
 export const badJson = (msg: string) => new MatrixError(400, 'M_BAD_JSON', msg);
 export const tooLarge = (msg = 'Request body too large') => new MatrixError(413, 'M_TOO_LARGE', msg);
+export const invalidParam = (msg: string) => new MatrixError(400, 'M_INVALID_PARAM', msg);
 export const notFound = (msg = 'Not found') => new MatrixError(404, 'M_NOT_FOUND', msg);
 export const forbidden = (msg: string) => new MatrixError(403, 'M_FORBIDDEN', msg);
 export const serverBusy = (msg = 'The server is busy; try again') => new MatrixError(503, 'M_UNKNOWN', msg, {}, { 'Retry-After': '1' });

@@ -63,6 +63,7 @@ function fromRow(r: EventRow): StoredEvent {
 
 // Casts keep int8 values exact; ORDER BY must name `events.` columns, or it sorts the text.
 const COLUMNS = 'event_nid::text, event_id, room_id, json, stream_ordering::text, outlier, soft_failed, rejected, state_before::text, state_after::text, replaces_state_nid::text, redacted_by, txn_device, txn_id';
+const E_COLUMNS = COLUMNS.split(', ').map((c) => `e.${c}`).join(', ');
 
 export class EventStore {
   // Sized for the hot set (recent events, auth events): each entry holds the parsed PDU, its
@@ -129,6 +130,30 @@ export class EventStore {
 
   async byId(id: string): Promise<StoredEvent | undefined> {
     return (await this.byIds([id])).get(id);
+  }
+
+  /**
+   * The events of `roomId` sent with these transaction ids (sender, device, txn id), at any age:
+   * what a client's retry resolves to once the room's in-memory map no longer has it. The
+   * values must be storable text (see storableText), or the query fails.
+   */
+  async byTxns(roomId: string, keys: ReadonlyArray<{ sender: string; deviceId: string; txnId: string }>): Promise<StoredEvent[]> {
+    if (keys.length === 0) return [];
+    // One probe of the events_txn unique index per key: LIMIT keeps the lateral subquery from
+    // being flattened into a join, which the planner would hash against all the room's events.
+    const rows = await this.sql.unsafe<EventRow[]>(
+      `SELECT ${E_COLUMNS} FROM unnest($2::text[], $3::text[], $4::text[]) AS k(s, d, t)
+       CROSS JOIN LATERAL (SELECT * FROM events WHERE room_id = $1 AND sender = k.s AND txn_device = k.d AND txn_id = k.t
+         AND txn_id IS NOT NULL LIMIT 1) e`,
+      [roomId, keys.map((k) => k.sender), keys.map((k) => k.deviceId), keys.map((k) => k.txnId)],
+      // Every batch with a transaction runs it: keep it prepared (unsafe() defaults to unprepared).
+      { prepare: true },
+    );
+    return rows.map((r) => {
+      const e = fromRow(r);
+      this.remember(e);
+      return e;
+    });
   }
 
   /** Room events with from < stream_ordering <= to, ascending; or descending when `backwards`. */

@@ -5,8 +5,9 @@ import { authEventTypes, checkAuth } from '../../events/auth/index.js';
 import { eventReference } from '../../events/event-id.js';
 import { MAX_PDU_BYTES, MAX_PREV_EVENTS, type PDU } from '../../events/pdu.js';
 import { buildEvent, type EventTemplate } from '../../events/signing.js';
+import { CanonicalJsonError } from '../../crypto/canonical.js';
 import type { SigningKey } from '../../crypto/signing-key.js';
-import { MatrixError, forbidden } from '../../http/errors.js';
+import { MatrixError, badJson, forbidden } from '../../http/errors.js';
 import type { EventStore, StoredEvent } from '../../storage/events.js';
 import { stateKey } from '../../storage/state-tree.js';
 import type { LoadedRoom } from './loaded-room.js';
@@ -76,7 +77,14 @@ export async function buildLocalEvent(
   const draft = { ...template, origin_server_ts: Date.now(), hashes: { sha256: '' }, signatures: {} } as PDU;
   const verdict = checkAuth(version, draft, lookupIn(authEvents), { createEvent: room.createEvent.pdu });
   if (!verdict.allowed) throw forbidden(verdict.reason);
-  const built = buildEvent(version, template, serverName, key);
+  let built: ReturnType<typeof buildEvent>;
+  try {
+    built = buildEvent(version, template, serverName, key);
+  } catch (e) {
+    // Content canonical JSON cannot carry (floats, lone surrogates, unsafe integers) is the client's.
+    if (e instanceof CanonicalJsonError) throw badJson(`The event is not valid canonical JSON: ${e.message}`);
+    throw e;
+  }
   const json = JSON.stringify(built.event);
   if (Buffer.byteLength(json) > MAX_PDU_BYTES) throw new MatrixError(413, 'M_TOO_LARGE', `event is larger than ${MAX_PDU_BYTES} bytes`);
   return { pdu: built.event, eventId: built.eventId, json };

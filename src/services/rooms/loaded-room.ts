@@ -11,14 +11,17 @@ export const TIMELINE_WINDOW = 200;
 /** Transaction ids remembered per room. */
 const MAX_TXNS = 5_000;
 
+/** A transaction's key within its room. Unambiguous: device and txn ids never hold NUL (storableText). */
+export const txnKey = (sender: string, deviceId: string, txnId: string) => `${sender}\u0000${deviceId}\u0000${txnId}`;
+
 export class LoadedRoom {
   /** Recent events in stream order; `timelineFrom` is the stream position they start after. */
   timeline: StoredEvent[] = [];
   timelineFrom = 0;
   /**
-   * Recent transaction ids (`sender\0device\0txn`) → the event they sent, so a client's retry
-   * resolves to the same event. Kept in memory like other servers do; filled from the recent
-   * events window when the room loads, so retries across a restart are caught too.
+   * Recent transaction ids (txnKey) → the event they sent, so a client's retry resolves to the
+   * same event. A bounded cache, warmed from the recent events window on load; the room service
+   * asks the database (events_txn) for the ids it misses, so retries work at any age.
    */
   readonly txns = new Map<string, StoredEvent>();
 
@@ -139,7 +142,7 @@ export async function loadRoom(sql: Sql, events: EventStore, roomId: string, isL
   const recent = await events.roomRange(roomId, 0, Number.MAX_SAFE_INTEGER, TIMELINE_WINDOW, true);
   recent.reverse();
   loaded.timeline = recent;
-  for (const e of recent) if (e.txnId && e.txnDevice) loaded.rememberTxn(`${e.pdu.sender}\u0000${e.txnDevice}\u0000${e.txnId}`, e);
+  for (const e of recent) if (e.txnId && e.txnDevice) loaded.rememberTxn(txnKey(e.pdu.sender, e.txnDevice, e.txnId), e);
   const [before] = await sql<{ s: string | null }[]>`
     SELECT max(stream_ordering)::text AS s FROM events WHERE room_id = ${roomId}
       AND stream_ordering < ${recent[0]?.streamOrdering ?? Number.MAX_SAFE_INTEGER}`;

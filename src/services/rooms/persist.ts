@@ -5,7 +5,7 @@
 import { isStateEvent } from '../../events/pdu.js';
 import { referencedEventIds } from '../../events/pdu.js';
 import { redactsOf, type EventStore, type StoredEvent } from '../../storage/events.js';
-import type { Sql } from '../../storage/pool.js';
+import { storableText, type Sql } from '../../storage/pool.js';
 import { stateKey, type StateTree } from '../../storage/state-tree.js';
 import type { LoadedRoom } from './loaded-room.js';
 
@@ -47,6 +47,36 @@ const REDACT = `rd AS (UPDATE events SET redacted_by = r.by FROM unnest($${P + 1
 const BATCH_SQL = `WITH ${[...COMMON, UPDATE_ROOM].join(',\n')} SELECT 1`;
 const BATCH_REDACT_SQL = `WITH ${[...COMMON, UPDATE_ROOM, REDACT].join(',\n')} SELECT 1`;
 const CREATE_SQL = `WITH ${[...COMMON, INSERT_ROOM].join(',\n')} SELECT 1`;
+
+/** The `events` row of `e`, in EVENT_COLUMNS order. */
+function eventRow(roomId: string, e: StoredEvent): unknown[] {
+  const p = e.pdu;
+  return [
+    e.nid, e.eventId, roomId, p.type, p.state_key ?? null, p.sender, p.depth, p.origin_server_ts, e.streamOrdering, e.json,
+    redactsOf(p), e.outlier, e.softFailed, e.rejected, e.stateBefore, e.stateAfter, e.replacesStateNid, e.redactedBy, e.txnDevice, e.txnId,
+  ];
+}
+const TEXT_COLUMNS = EVENT_COLUMNS.split(', ')
+  .map((name, i) => ({ name, i }))
+  .filter((c) => EVENT_TYPES[c.i] === 'text');
+
+/**
+ * Why persistBatch could not write `e`: the name of the first text value it would send that
+ * PostgreSQL cannot store (see storableText), or undefined. One such value fails the whole
+ * batch's statement, so the room service refuses the event alone before it joins a batch.
+ */
+export function unstorableField(roomId: string, e: StoredEvent): string | undefined {
+  const row = eventRow(roomId, e);
+  for (const c of TEXT_COLUMNS) {
+    const v = row[c.i];
+    if (typeof v === 'string' && !storableText(v)) return c.name;
+  }
+  const p = e.pdu;
+  for (const id of referencedEventIds(p.prev_events)) if (!storableText(id)) return 'prev_events';
+  for (const id of referencedEventIds(p.auth_events)) if (!storableText(id)) return 'auth_events';
+  if (p.type === 'm.room.member' && !storableText(String(p.content.membership))) return 'membership';
+  return undefined;
+}
 
 /**
  * Persists `batch` (already applied to `room` in memory, in order). `room.root` is the state
@@ -92,10 +122,7 @@ export async function persistBatch(
   const authIds: string[] = [];
   for (const e of batch) {
     const p = e.pdu;
-    const row = [
-      e.nid, e.eventId, room.roomId, p.type, p.state_key ?? null, p.sender, p.depth, p.origin_server_ts, e.streamOrdering, e.json,
-      redactsOf(p), e.outlier, e.softFailed, e.rejected, e.stateBefore, e.stateAfter, e.replacesStateNid, e.redactedBy, e.txnDevice, e.txnId,
-    ];
+    const row = eventRow(room.roomId, e);
     for (let i = 0; i < row.length; i++) cols[i]!.push(row[i]);
     for (const id of referencedEventIds(p.prev_events)) prevNids.push(e.nid), prevIds.push(id);
     for (const id of referencedEventIds(p.auth_events)) authNids.push(e.nid), authIds.push(id);

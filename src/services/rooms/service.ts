@@ -5,18 +5,18 @@
 import type { SigningKey } from '../../crypto/signing-key.js';
 import { isStateEvent, type PDU } from '../../events/pdu.js';
 import { serverNameOf } from '../../events/identifiers.js';
-import { notFound } from '../../http/errors.js';
+import { invalidParam, notFound } from '../../http/errors.js';
 import { AliasStore } from '../../storage/aliases.js';
 import { IdBlock } from '../../storage/id-block.js';
 import { EventStore, redactsOf, type StoredEvent } from '../../storage/events.js';
-import type { Sql } from '../../storage/pool.js';
+import { isDataException, storableText, type Sql } from '../../storage/pool.js';
 import { StateTree, stateKey } from '../../storage/state-tree.js';
 import type { Logger } from '../../util/logger.js';
 import type { Notifier } from '../notifier.js';
 import type { StreamTracker } from '../streams.js';
 import { buildLocalEvent, newStoredEvent, type LocalEventRequest } from './build.js';
-import { LoadedRoom, loadRoom } from './loaded-room.js';
-import { persistBatch, type PersistDeps } from './persist.js';
+import { LoadedRoom, loadRoom, txnKey } from './loaded-room.js';
+import { persistBatch, unstorableField, type PersistDeps } from './persist.js';
 import { RoomVisibility } from './visibility.js';
 
 export interface RoomServiceDeps {
@@ -47,7 +47,9 @@ export interface Membership {
 
 const MAX_BATCH = 256;
 
-const txnKey = (sender: string, t: TxnRef) => `${sender}\u0000${t.deviceId}\u0000${t.txnId}`;
+/** Whether a retried transaction asks for the event its original sent (its path is the same). */
+const sameRequest = (e: StoredEvent, req: LocalEventRequest) =>
+  e.pdu.type === req.type && e.pdu.state_key === req.state_key && redactsOf(e.pdu) === (req.redacts ?? null);
 
 export class RoomService {
   readonly events: EventStore;
@@ -102,6 +104,8 @@ export class RoomService {
   }
 
   getRoom(roomId: string): Promise<LoadedRoom | undefined> {
+    // No room has an id PostgreSQL cannot even compare (a NUL in it would fail the query).
+    if (!storableText(roomId)) return Promise.resolve(undefined);
     let p = this.rooms.get(roomId);
     if (!p) {
       p = loadRoom(this.deps.sql, this.events, roomId, (u) => this.isLocalUser(u)).then((r) => {
@@ -160,45 +164,125 @@ export class RoomService {
     }
   }
 
+  /**
+   * Builds and persists one batch of the room's queue. Every job is settled exactly once: a
+   * job that cannot be sent is refused on its own, before the batch statement. If the statement
+   * fails anyway, the room is reloaded and the batch's jobs are retried one at a time, so only
+   * the event that cannot be written fails and the others commit.
+   */
   private async runBatch(room: LoadedRoom, jobs: Job[]): Promise<void> {
+    const open = new Set(jobs);
+    const resolve = (j: Job, e: StoredEvent) => {
+      open.delete(j);
+      j.resolve(e);
+    };
+    const reject = (j: Job, err: unknown) => {
+      open.delete(j);
+      j.reject(err);
+    };
     const positions: number[] = [];
     const built: Array<{ job: Job; stored: StoredEvent }> = [];
+    const inBatch = new Set<StoredEvent>();
+    // Retries of a transaction sent earlier in this batch: answered once the batch commits.
+    const followers: Array<{ job: Job; stored: StoredEvent }> = [];
+    let failed = false;
     try {
-      const ids = await this.allocateIds(jobs.length);
-      positions.push(...ids.map((x) => x.stream));
-      for (let i = 0; i < jobs.length; i++) {
-        const job = jobs[i]!;
+      // The txn lookup is the batch's one extra round trip: overlap it with taking ids. Both are
+      // awaited either way, so that taken stream positions are always completed.
+      const [looked, taken] = await Promise.allSettled([
+        this.lookUpTxns(room, jobs, reject),
+        this.allocateIds(jobs.length).then((ids) => {
+          positions.push(...ids.map((x) => x.stream));
+          return ids;
+        }),
+      ]);
+      if (looked.status === 'rejected') throw looked.reason;
+      if (taken.status === 'rejected') throw taken.reason;
+      const todo = looked.value;
+      const ids = taken.value;
+      for (let i = 0; i < todo.length; i++) {
+        const job = todo[i]!;
         try {
-          // A retried transaction resolves to the event it already sent.
-          const dup = job.txn ? room.txns.get(txnKey(job.req.sender, job.txn)) : undefined;
-          if (dup) {
-            job.resolve(dup);
+          const key = job.txn && txnKey(job.req.sender, job.txn.deviceId, job.txn.txnId);
+          const original = key !== undefined ? room.txns.get(key) : undefined;
+          if (original) {
+            // A retry (same device, room and txn id) is answered with the event already sent.
+            if (!sameRequest(original, job.req)) throw invalidParam('This transaction id was already used for a different request');
+            if (inBatch.has(original)) followers.push({ job, stored: original });
+            else resolve(job, original);
             continue;
           }
           const b = await buildLocalEvent(this.events, room, job.req, this.deps.serverName, this.deps.signingKey);
           const stored = newStoredEvent(room.roomId, ids[i]!, b, job.txn);
+          const bad = unstorableField(room.roomId, stored);
+          if (bad) throw invalidParam(`${bad} contains text that cannot be stored (NUL or an unpaired surrogate)`);
           this.applyInMemory(room, stored);
-          if (job.txn) room.rememberTxn(txnKey(job.req.sender, job.txn), stored);
+          if (key !== undefined) room.rememberTxn(key, stored);
           built.push({ job, stored });
+          inBatch.add(stored);
         } catch (e) {
-          job.reject(e);
+          reject(job, e);
         }
       }
-      if (built.length === 0) return;
-      await persistBatch(this.persistDeps, room, built.map((b) => b.stored));
+      if (built.length > 0) await persistBatch(this.persistDeps, room, built.map((b) => b.stored));
     } catch (e) {
       // The in-memory room (state, extremities, txn ids) may now be ahead of the database:
       // drop it and reload on next use.
+      failed = true;
       this.rooms.delete(room.roomId);
       for (const b of built) this.events.forget(b.stored.nid);
-      this.deps.log.error({ err: e, room: room.roomId }, 'persisting events failed');
-      for (const b of built) b.job.reject(e);
-      return;
+      if (built.length <= 1) {
+        this.deps.log.error({ err: e, room: room.roomId }, 'persisting an event failed');
+        // Alone, the event itself is the cause: a value PostgreSQL refused is the client's.
+        const err = isDataException(e) ? invalidParam('The event contains a value that cannot be stored') : e;
+        for (const j of open) reject(j, err);
+      } else {
+        this.deps.log.error({ err: e, room: room.roomId, events: built.length }, 'persisting a batch failed; retrying its events one at a time');
+      }
     } finally {
       this.deps.streams.complete(positions);
     }
-    this.committed(room, built.map((b) => b.stored));
-    for (const b of built) b.job.resolve(b.stored);
+    if (!failed) {
+      if (built.length > 0) this.committed(room, built.map((b) => b.stored));
+      for (const b of built) resolve(b.job, b.stored);
+      for (const f of followers) resolve(f.job, f.stored);
+      return;
+    }
+    // Safety net for what could not be foreseen: each job alone, against the reloaded room (a
+    // retried transaction finds its original there if it did commit after all).
+    for (const job of jobs) {
+      if (!open.has(job)) continue;
+      let fresh: LoadedRoom | undefined;
+      try {
+        fresh = await this.getRoom(room.roomId);
+      } catch (e) {
+        reject(job, e);
+        continue;
+      }
+      if (!fresh) reject(job, notFound('Unknown room'));
+      else await this.runBatch(fresh, [job]);
+    }
+  }
+
+  /**
+   * Refuses jobs whose transaction id cannot be stored, and brings the originals of the others'
+   * transaction ids into `room.txns` from the database when memory does not have them (the map
+   * is bounded and only warmed from recent events), in one query. Returns the jobs to run.
+   */
+  private async lookUpTxns(room: LoadedRoom, jobs: Job[], reject: (j: Job, err: unknown) => void): Promise<Job[]> {
+    const todo: Job[] = [];
+    const missing: Array<{ sender: string; deviceId: string; txnId: string }> = [];
+    for (const job of jobs) {
+      const t = job.txn;
+      if (t && !(storableText(t.txnId) && storableText(t.deviceId))) {
+        reject(job, invalidParam('The transaction id contains NUL or an unpaired surrogate'));
+        continue;
+      }
+      todo.push(job);
+      if (t && !room.txns.has(txnKey(job.req.sender, t.deviceId, t.txnId))) missing.push({ sender: job.req.sender, ...t });
+    }
+    for (const e of await this.events.byTxns(room.roomId, missing)) room.rememberTxn(txnKey(e.pdu.sender, e.txnDevice!, e.txnId!), e);
+    return todo;
   }
 
   /** Numeric ids and stream positions for `n` events, from memory (see IdBlock). */
