@@ -33,13 +33,14 @@ export async function startServer(config: ResolvedConfig, log: Logger): Promise<
   const frontEnd = new HttpFrontEnd(router, log, {
     maxJsonBytes: config.max_json_body_bytes,
     maxRequestBytes: config.max_request_body_bytes,
+    trustedProxies: config.trusted_proxies,
   });
   frontEnd.hold();
   let httpPort: number;
   let tlsPort: number | undefined;
   try {
     const http = config.listeners.http;
-    httpPort = await frontEnd.listen(frontEnd.attach(uws.App()), http.bind, http.port);
+    httpPort = await frontEnd.listen(frontEnd.attach(uws.App(), { xForwarded: http.x_forwarded }), http.bind, http.port);
     const tls = config.listeners.federation_tls;
     if (tls) {
       for (const f of [tls.cert_file, tls.key_file]) if (!existsSync(f)) throw new Error(`TLS file not found: ${f}`);

@@ -1,12 +1,14 @@
 // The configuration schema: every key, its default and its meaning. `generate-config` writes
 // the documentation below as comments, so keep `doc` strings short and true.
 import { z } from 'zod';
+import { parseCidr } from '../http/client-address.js';
 
 const SERVER_NAME = /^(?:\[[0-9A-Fa-f:.]{2,45}\]|[A-Za-z0-9.-]{1,255})(?::\d{1,5})?$/;
 
 export const listenerSchema = z.strictObject({
   bind: z.string().min(1).default('127.0.0.1'),
   port: z.number().int().min(0).max(65535).default(8008),
+  x_forwarded: z.boolean().default(false),
 });
 
 export const tlsListenerSchema = z.strictObject({
@@ -31,6 +33,9 @@ export const configSchema = z.strictObject({
       federation_tls: tlsListenerSchema.nullable().default(null),
     })
     .prefault({}),
+  trusted_proxies: z
+    .array(z.string().refine((s) => parseCidr(s) !== undefined, 'must be an IP address or CIDR range'))
+    .default(['127.0.0.0/8', '::1/128']),
   database: z
     .strictObject({
       url: z.string().min(1).nullable().default(null),
@@ -80,6 +85,8 @@ export const configSchema = z.strictObject({
       allowed_content_types: z.array(z.string().min(1)).nullable().default(null),
       user_quota_bytes: z.number().int().min(0).nullable().default(null),
       max_pending_uploads: z.number().int().min(1).default(10),
+      max_uploads_in_flight_per_user: z.number().int().min(1).default(3),
+      max_uploads_in_flight: z.number().int().min(1).default(64),
       unused_expiry_ms: z.number().int().min(1000).default(24 * 3600 * 1000),
       max_thumbnail_source_bytes: z.number().int().min(1).default(20 * 1024 * 1024),
       max_thumbnail_source_pixels: z.number().int().min(1).default(32 * 1024 * 1024),
@@ -93,8 +100,9 @@ export type Config = z.infer<typeof configSchema>;
 export const configDocs: Array<[path: string, doc: string]> = [
   ['server_name', 'The server name: the domain part of user ids and room aliases. Cannot change later.'],
   ['data_dir', 'Where the embedded database, the signing key and media live.'],
-  ['listeners.http', 'Plain HTTP listener for the client and federation APIs (behind a TLS reverse proxy).'],
+  ['listeners.http', 'Plain HTTP listener for the client and federation APIs (behind a TLS reverse proxy). x_forwarded: true believes X-Forwarded-For from trusted_proxies.'],
   ['listeners.federation_tls', 'Optional TLS listener for federation on its own port: {bind, port, cert_file, key_file}.'],
+  ['trusted_proxies', 'Reverse proxies (IPs or CIDR ranges) whose X-Forwarded-For names the client on x_forwarded listeners.'],
   ['database.url', 'postgres:// URL. Null: an embedded PostgreSQL under data_dir. The DATABASE_URL environment variable overrides it.'],
   ['database.pool_max', 'Most connections in the pool.'],
   ['database.statement_timeout_ms', 'The database cancels a statement running longer than this. 0: no limit.'],
@@ -121,6 +129,8 @@ export const configDocs: Array<[path: string, doc: string]> = [
   ['media.allowed_content_types', 'If set, the only upload content types accepted (e.g. ["image/*", "video/mp4"]); others get 403.'],
   ['media.user_quota_bytes', 'If set, the most media bytes one user may store; uploads past it get 403 M_FORBIDDEN.'],
   ['media.max_pending_uploads', 'Media ids a user may hold from /create without uploading to them yet.'],
+  ['media.max_uploads_in_flight_per_user', 'Uploads one user may have in progress at once; more get 429 M_LIMIT_EXCEEDED before their body is read.'],
+  ['media.max_uploads_in_flight', 'Uploads in progress at once over all users; more get 429 M_LIMIT_EXCEEDED.'],
   ['media.unused_expiry_ms', 'How long a media id from /create waits for its upload.'],
   ['media.max_thumbnail_source_bytes', 'Larger images are not thumbnailed (413 M_TOO_LARGE).'],
   ['media.max_thumbnail_source_pixels', 'Images with more pixels than this are not decoded for thumbnails.'],

@@ -29,3 +29,5 @@ export const notFound = (msg = 'Not found') => new MatrixError(404, 'M_NOT_FOUND
 export const forbidden = (msg: string) => new MatrixError(403, 'M_FORBIDDEN', msg);
 export const serverBusy = (msg = 'The server is busy; try again') => new MatrixError(503, 'M_UNKNOWN', msg, {}, { 'Retry-After': '1' });
 export const unknownError = (msg = 'Internal server error') => new MatrixError(500, 'M_UNKNOWN', msg);
+export const limitExceeded = (retryAfterMs: number, msg = 'Too many requests') =>
+  new MatrixError(429, 'M_LIMIT_EXCEEDED', msg, { retry_after_ms: retryAfterMs }, { 'Retry-After': String(Math.ceil(retryAfterMs / 1000)) });

@@ -1,18 +1,30 @@
 // Binds the router to uWebSockets.js: reads headers and body within uWS's rules (headers only
 // during the callback, body chunks copied before the callback returns, nothing written after
 // an abort), caps body size, and writes corked responses.
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
 import { STATUS_CODES } from 'node:http';
+import { join } from 'node:path';
 import uws from 'uWebSockets.js';
 import type { Logger } from 'pino';
+import { ProxyTrust } from './client-address.js';
 import { MatrixError, serverBusy, tooLarge, unknownError } from './errors.js';
 import { parseJsonBody } from './json.js';
 import { validateRequest } from './validate.js';
 import type { Router, Route } from './router.js';
-import type { Request, Response } from './types.js';
+import type { BodyGrant, Request, Response } from './types.js';
 
 export interface FrontEndOptions {
   maxJsonBytes: number;
   maxRequestBytes: number;
+  /** Addresses and CIDR ranges whose X-Forwarded-For is believed on `x_forwarded` listeners. */
+  trustedProxies?: readonly string[];
+}
+
+export interface ListenerOptions {
+  /** The listener sits behind a reverse proxy that sets X-Forwarded-For (Synapse's `x_forwarded`). */
+  xForwarded?: boolean;
 }
 
 const CORS_HEADERS: Array<[string, string]> = [
@@ -48,6 +60,33 @@ interface Pending {
   aborted: boolean;
   done: boolean;
   controller?: AbortController;
+  /** For the access log. */
+  id: string;
+  started: number;
+  method: string;
+  path: string;
+  query: string;
+  request?: Request;
+  /** The unexpected error behind a 500, logged on its access line. */
+  error?: unknown;
+  /** Runs when the client goes away before the response (a streamed body frees its file). */
+  onAbort?: () => void;
+  /** The body is left unread: the response announces the close but leaves it to uWS (see refuseUnread). */
+  linger?: boolean;
+}
+
+// Request ids: a random per-process prefix and a counter, unique enough to grep for and cheap.
+const ID_PREFIX = randomBytes(4).toString('hex');
+let idCounter = 0;
+const nextRequestId = () => `${ID_PREFIX}-${(++idCounter).toString(36)}`;
+
+/** Query parameters that carry credentials; their values never reach the logs. */
+const SECRET_PARAMS = /(^|&)(access_token|token|login_token|loginToken|client_secret|password|sid)=[^&]*/g;
+
+/** The path and query as logged: secrets in the query string replaced by "<redacted>". */
+export function loggablePath(path: string, query: string): string {
+  if (query === '') return path;
+  return `${path}?${query.replace(SECRET_PARAMS, '$1$2=<redacted>')}`;
 }
 
 export class HttpFrontEnd {
@@ -56,16 +95,20 @@ export class HttpFrontEnd {
   private readonly listenSockets: uws.us_listen_socket[] = [];
   /** False while the server starts (see `hold`). */
   private serving = true;
+  private readonly proxies: ProxyTrust;
 
   constructor(
     private readonly router: Router,
     private readonly log: Logger,
     private readonly options: FrontEndOptions,
-  ) {}
+  ) {
+    this.proxies = new ProxyTrust(options.trustedProxies ?? []);
+  }
 
   /** Routes every request of `app` through this front end. */
-  attach(app: uws.TemplatedApp): uws.TemplatedApp {
-    return app.any('/*', (res, req) => this.onRequest(res, req));
+  attach(app: uws.TemplatedApp, listener: ListenerOptions = {}): uws.TemplatedApp {
+    const xForwarded = listener.xForwarded ?? false;
+    return app.any('/*', (res, req) => this.onRequest(res, req, xForwarded));
   }
 
   /**
@@ -109,7 +152,7 @@ export class HttpFrontEnd {
     if (--this.inFlight === 0) for (const w of this.drainWaiters.splice(0)) w();
   }
 
-  private onRequest(res: uws.HttpResponse, req: uws.HttpRequest): void {
+  private onRequest(res: uws.HttpResponse, req: uws.HttpRequest, xForwarded: boolean): void {
     const method = req.getMethod().toUpperCase();
     const path = req.getUrl();
     const rawQuery = req.getQuery() ?? '';
@@ -118,13 +161,15 @@ export class HttpFrontEnd {
       headers[k] = v;
     });
     this.inFlight++;
-    const state: Pending = { aborted: false, done: false };
+    const state: Pending = { aborted: false, done: false, id: nextRequestId(), started: performance.now(), method, path, query: rawQuery };
     res.onAborted(() => {
       state.aborted = true;
       state.controller?.abort();
+      state.onAbort?.();
       if (!state.done) {
         state.done = true;
         this.finished();
+        this.logAborted(state);
       }
     });
 
@@ -152,7 +197,9 @@ export class HttpFrontEnd {
       headers,
       body: EMPTY,
       json: undefined,
-      remoteAddress: Buffer.from(res.getRemoteAddressAsText()).toString(),
+      remoteAddress: this.clientAddress(res, headers, xForwarded),
+      id: state.id,
+      log: {},
       // Created on first use: most handlers never look at it.
       get signal() {
         state.controller ??= new AbortController();
@@ -161,6 +208,7 @@ export class HttpFrontEnd {
       },
     };
 
+    state.request = request;
     if (bodyMode === 'none') {
       this.run(res, state, route, request);
       return;
@@ -168,9 +216,10 @@ export class HttpFrontEnd {
     const cap = route.options.maxBytes ?? (bodyMode === 'json' ? this.options.maxJsonBytes : this.options.maxRequestBytes);
     const declared = headers['content-length'] !== undefined ? Number(headers['content-length']) : undefined;
     if (declared !== undefined && declared > cap) {
-      // Refuse before reading a byte of it; uWS drops the connection's unread body.
-      return this.sendError(res, state, tooLarge(), method, path, true);
+      // Refuse before reading a byte of it.
+      return this.refuseUnread(res, state, tooLarge(), false);
     }
+    if (bodyMode === 'stream') return this.streamBody(res, state, route, request, cap, declared);
     this.readBody(res, state, cap, declared, (body) => {
       request.body = body;
       if (bodyMode === 'json') {
@@ -211,22 +260,183 @@ export class HttpFrontEnd {
     });
   }
 
-  private run(res: uws.HttpResponse, state: Pending, route: Route, request: Request): void {
+  /**
+   * A streamed body. `authorize` runs first, with the socket paused, so a refused upload costs no
+   * reading and no memory; an allowed one is written to a temporary file chunk by chunk, pausing
+   * the socket whenever the disk falls behind, and the handler runs once it is all on disk.
+   */
+  private streamBody(res: uws.HttpResponse, state: Pending, route: Route, request: Request, cap: number, declared: number | undefined): void {
+    const { method, path } = request;
+    const authorize = route.options.authorize;
+    if (!authorize) return this.sendError(res, state, new Error(`route ${route.pattern} streams its body but has no authorize`), method, path, true);
+    let grant: BodyGrant | undefined;
+    let file: ReturnType<typeof createWriteStream> | undefined;
+    let tmpPath: string | undefined;
+    const hash = createHash('sha256');
+    // Chunks that arrived while authorize ran: at most what uWS had read before the pause.
+    const early: Buffer[] = [];
+    let sawLast = false;
+    let received = 0;
+    let stopped = false; // refused, failed or aborted: ignore further data
+    let paused = true;
+    let handlerStarted = false;
+
+    let cleaned = false;
+    const cleanup = () => {
+      if (cleaned) return;
+      cleaned = true;
+      file?.destroy();
+      if (tmpPath) rm(tmpPath, { force: true }).catch((e: unknown) => this.log.warn({ err: e, path: tmpPath }, 'could not remove an upload temporary file'));
+      grant?.release();
+    };
+    const resume = () => {
+      if (paused && !state.aborted) {
+        paused = false;
+        res.resume();
+      }
+    };
+    const refuse = (e: unknown) => {
+      if (stopped) return;
+      stopped = true;
+      if (paused) this.refuseUnread(res, state, e, true);
+      else this.sendError(res, state, e, method, path, true);
+      cleanup();
+    };
+    // Once the handler runs it owns the file until it returns; before that, an abort frees it.
+    state.onAbort = () => {
+      stopped = true;
+      if (!handlerStarted) cleanup();
+    };
+    const accept = (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > cap || received > grant!.maxBytes) return refuse(grant!.overLimit?.() ?? tooLarge());
+      hash.update(chunk);
+      if (!file!.write(chunk) && !paused) {
+        paused = true;
+        res.pause();
+        file!.once('drain', resume);
+      }
+    };
+    const complete = () => {
+      stopped = true;
+      // A paused socket would also hold back the connection's next request.
+      resume();
+      file!.end((err?: Error | null) => {
+        if (state.aborted || cleaned) return cleanup();
+        if (err) {
+          this.sendError(res, state, err, method, path, true);
+          return cleanup();
+        }
+        request.upload = { path: tmpPath!, size: received, sha256: hash.digest() };
+        handlerStarted = true;
+        this.run(res, state, route, request, cleanup);
+      });
+    };
+
+    res.onData((ab, isLast) => {
+      if (stopped || state.aborted) return;
+      // The chunk's memory belongs to uWS and is reused after this callback: copy it now.
+      const chunk = Buffer.copyBytesFrom(new Uint8Array(ab));
+      if (!file) {
+        if (chunk.length) early.push(chunk);
+        sawLast ||= isLast;
+        return;
+      }
+      if (chunk.length) accept(chunk);
+      if (isLast && !stopped) complete();
+    });
+    res.pause();
+
+    // Parameters and query are checked before authorize too, so a bad request reads no body.
+    new Promise<BodyGrant>((resolve) => {
+      validateRequest(route.options.schema, request);
+      resolve(authorize(request, declared));
+    }).then(
+      (g) => {
+        grant = g;
+        if (state.aborted || stopped) return cleanup();
+        tmpPath = join(g.dir, `upload-${randomBytes(9).toString('hex')}`);
+        file = createWriteStream(tmpPath, { flags: 'wx', highWaterMark: 1 << 20 });
+        file.on('error', (e) => refuse(e)); // after complete(), end's callback reports it
+        for (const c of early.splice(0)) {
+          accept(c);
+          if (stopped) return;
+        }
+        if (sawLast) complete();
+        else resume();
+      },
+      (e: unknown) => refuse(e),
+    );
+  }
+
+  /**
+   * Answers with `e` and never reads the body. Closing at once with unread data would make the
+   * kernel send a reset, which can destroy the answer before a client that is still sending has
+   * read it. So the socket stays paused (the kernel's buffers, not ours, hold what the client
+   * sends), the answer says Connection: close, and uWS's idle timeout (10 s) closes it if the
+   * client does not.
+   */
+  private refuseUnread(res: uws.HttpResponse, state: Pending, e: unknown, paused: boolean): void {
+    if (state.aborted) return;
+    if (!paused) res.pause();
+    state.linger = true;
+    this.sendError(res, state, e, state.method, state.path, true);
+  }
+
+  private run(res: uws.HttpResponse, state: Pending, route: Route, request: Request, after?: () => void): void {
     let result: Response | Promise<Response>;
     try {
       validateRequest(route.options.schema, request);
       result = route.handler(request);
     } catch (e) {
-      return this.sendError(res, state, e, request.method, request.path);
+      this.sendError(res, state, e, request.method, request.path);
+      return after?.();
     }
     if (result instanceof Promise) {
-      result.then(
-        (r) => this.send(res, state, r, request.method),
-        (e) => this.sendError(res, state, e, request.method, request.path),
-      );
+      result
+        .then(
+          (r) => this.send(res, state, r, request.method),
+          (e) => this.sendError(res, state, e, request.method, request.path),
+        )
+        .finally(after);
     } else {
       this.send(res, state, result, request.method);
+      after?.();
     }
+  }
+
+  /** The peer's address, or the client's behind a trusted proxy on an `x_forwarded` listener. */
+  private clientAddress(res: uws.HttpResponse, headers: Record<string, string>, xForwarded: boolean): string {
+    const peer = Buffer.from(res.getRemoteAddressAsText()).toString();
+    return xForwarded ? this.proxies.clientAddress(peer, headers['x-forwarded-for']) : peer;
+  }
+
+  /** One line per request: 2xx/3xx at info, 4xx at debug, 5xx at error with what went wrong. */
+  private logAccess(state: Pending, status: number): void {
+    const level = status >= 500 ? 'error' : status >= 400 ? 'debug' : 'info';
+    if (!this.log.isLevelEnabled(level)) return;
+    const line: Record<string, unknown> = {
+      req_id: state.id,
+      method: state.method,
+      path: loggablePath(state.path, state.query),
+      status,
+      ms: Math.round((performance.now() - state.started) * 10) / 10,
+    };
+    const req = state.request;
+    if (req) {
+      line.ip = req.remoteAddress;
+      if (req.log.user !== undefined) line.user = req.log.user;
+    }
+    if (state.error !== undefined) {
+      const e = state.error;
+      line.err = e instanceof Error ? { type: e.name, message: e.message, ...(this.log.isLevelEnabled('debug') ? { stack: e.stack } : {}) } : { message: String(e) };
+    }
+    this.log[level](line, status >= 500 ? 'request failed' : 'request');
+  }
+
+  private logAborted(state: Pending): void {
+    if (!this.log.isLevelEnabled('debug')) return;
+    this.log.debug({ req_id: state.id, method: state.method, path: loggablePath(state.path, state.query), ms: Math.round(performance.now() - state.started), user: state.request?.log.user }, 'client went away before the response');
   }
 
   private sendError(res: uws.HttpResponse, state: Pending, e: unknown, method: string, path: string, close = false): void {
@@ -234,8 +444,10 @@ export class HttpFrontEnd {
     if (e instanceof MatrixError) {
       err = e;
     } else {
-      this.log.error({ err: e, method, path }, 'unhandled error in request handler');
-      err = unknownError();
+      // Logged on the request's access line; the client gets only the id to quote.
+      state.error = e;
+      if (state.aborted || state.done) this.log.error({ req_id: state.id, method, path, err: e }, 'unhandled error after the response');
+      err = unknownError(`Internal server error (request ${state.id})`);
     }
     const headers: Record<string, string> = close ? { ...err.headers, Connection: 'close' } : err.headers;
     this.send(res, state, { status: err.status, body: err.toJSON(), headers }, method);
@@ -256,12 +468,13 @@ export class HttpFrontEnd {
     res.cork(() => {
       res.writeStatus(statusLine(status));
       for (const [k, v] of CORS_HEADERS) res.writeHeader(k, v);
+      res.writeHeader('X-Request-Id', state.id);
       if (contentType) res.writeHeader('Content-Type', contentType);
       let close = false;
       if (r.headers) {
         for (const [k, v] of Object.entries(r.headers)) {
           if (k === 'Content-Type') continue;
-          if (k === 'Connection' && v === 'close') close = true;
+          if (k === 'Connection' && v === 'close' && !state.linger) close = true;
           else res.writeHeader(k, v);
         }
       }
@@ -269,5 +482,6 @@ export class HttpFrontEnd {
       else res.end(payload, close);
     });
     this.finished();
+    this.logAccess(state, status);
   }
 }

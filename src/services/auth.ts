@@ -195,6 +195,7 @@ export class Auth {
         if (this.cache.size > this.cacheSize) this.cache.delete(this.cache.keys().next().value!);
       }
     }
+    req.log.user = owner.userId;
     this.pendingSeen.set(`${owner.userId}\n${owner.deviceId}`, { userId: owner.userId, deviceId: owner.deviceId, ts: now, ip: req.remoteAddress });
     return owner;
   }

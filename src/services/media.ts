@@ -4,8 +4,8 @@
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { default as Sharp } from 'sharp';
-import { MatrixError, forbidden, notFound, tooLarge } from '../http/errors.js';
-import { sha256 } from '../crypto/canonical.js';
+import { MatrixError, forbidden, limitExceeded, notFound, tooLarge } from '../http/errors.js';
+import type { BodyGrant, StreamedBody } from '../http/types.js';
 import { encodeBase64Url } from '../crypto/base64.js';
 import { utf8Length } from '../events/identifiers.js';
 import { MediaStore, type MediaRecord, type ThumbnailRecord } from '../storage/media.js';
@@ -99,10 +99,16 @@ export class MediaService {
   private readonly waiters = new Map<string, Set<() => void>>();
   private readonly generating = new Map<string, Promise<{ record: ThumbnailRecord; body: Buffer }>>();
   private readonly timer: NodeJS.Timeout;
+  /** Uploads stream here, on the media file system, and are renamed into place when complete. */
+  private readonly tmpDir: string;
+  private tmpDirReady?: Promise<unknown>;
+  private uploadsInFlight = 0;
+  private readonly uploadsByUser = new Map<string, number>();
 
   constructor(private readonly ctx: Pick<ServerContext, 'sql' | 'config' | 'log'>) {
     this.store = new MediaStore(ctx.sql);
     this.root = join(ctx.config.dataDir, 'media');
+    this.tmpDir = join(this.root, 'tmp');
     this.timer = setInterval(() => {
       this.store.deleteExpiredPending(Date.now()).catch((e: unknown) => ctx.log.warn({ err: e }, 'could not expire pending media ids'));
     }, 3600_000);
@@ -147,22 +153,78 @@ export class MediaService {
     return `mxc://${this.ctx.config.server_name}/${mediaId}`;
   }
 
-  private async checkUpload(userId: string, body: Buffer, contentType: string): Promise<void> {
-    if (body.length > this.limits.max_upload_bytes) throw tooLarge(`Cannot upload files larger than ${this.limits.max_upload_bytes} bytes`);
+  private async checkUpload(userId: string, size: number, contentType: string): Promise<void> {
+    if (size > this.limits.max_upload_bytes) throw tooLarge(`Cannot upload files larger than ${this.limits.max_upload_bytes} bytes`);
     if (!typeAllowed(contentType, this.limits.allowed_content_types)) throw forbidden(`This server does not accept ${essence(contentType)} uploads`);
     const quota = this.limits.user_quota_bytes;
-    if (quota !== null && (await this.store.usedBytes(userId)) + body.length > quota) throw forbidden('You have reached your media quota');
+    if (quota !== null && (await this.store.usedBytes(userId)) + size > quota) throw quotaReached();
+  }
+
+  /**
+   * Everything about an upload that can be checked before its body is read: the in-flight caps,
+   * the type, the declared size against the limit and the user's quota, and for PUT the media
+   * id. The grant caps the body at what the quota leaves; `release` frees the in-flight slot.
+   */
+  async beginUpload(
+    userId: string,
+    u: { declaredBytes: number | undefined; contentType: string | undefined; filename: string | null; target?: { serverName: string; mediaId: string } },
+  ): Promise<BodyGrant> {
+    // The slot is taken before anything is awaited, so a burst cannot overshoot the caps.
+    const mine = this.uploadsByUser.get(userId) ?? 0;
+    if (mine >= this.limits.max_uploads_in_flight_per_user) throw limitExceeded(1000, 'Too many uploads in progress');
+    if (this.uploadsInFlight >= this.limits.max_uploads_in_flight) throw limitExceeded(1000, 'The server is busy with other uploads');
+    this.uploadsByUser.set(userId, mine + 1);
+    this.uploadsInFlight++;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      this.uploadsInFlight--;
+      const n = (this.uploadsByUser.get(userId) ?? 1) - 1;
+      if (n > 0) this.uploadsByUser.set(userId, n);
+      else this.uploadsByUser.delete(userId);
+    };
+    try {
+      checkFilename(u.filename);
+      const contentType = normaliseContentType(u.contentType);
+      if (!typeAllowed(contentType, this.limits.allowed_content_types)) throw forbidden(`This server does not accept ${essence(contentType)} uploads`);
+      if (u.target) this.checkTarget(userId, u.target.serverName, u.target.mediaId, await this.store.get(u.target.mediaId));
+      let maxBytes = this.limits.max_upload_bytes;
+      if (u.declaredBytes !== undefined && u.declaredBytes > maxBytes) throw tooLarge(`Cannot upload files larger than ${maxBytes} bytes`);
+      let overLimit: (() => MatrixError) | undefined;
+      const quota = this.limits.user_quota_bytes;
+      if (quota !== null) {
+        const left = quota - (await this.store.usedBytes(userId));
+        if (left <= 0 || (u.declaredBytes !== undefined && u.declaredBytes > left)) throw quotaReached();
+        if (left < maxBytes) {
+          maxBytes = left;
+          overLimit = quotaReached;
+        }
+      }
+      await (this.tmpDirReady ??= mkdir(this.tmpDir, { recursive: true }));
+      return { dir: this.tmpDir, maxBytes, release, ...(overLimit ? { overLimit } : {}) };
+    } catch (e) {
+      release();
+      throw e;
+    }
+  }
+
+  /** Moves a finished upload's temporary file to where the media id keeps its bytes. */
+  private async moveIntoPlace(file: StreamedBody, path: string): Promise<void> {
+    await mkdir(dirname(path), { recursive: true });
+    await rename(file.path, path);
   }
 
   /** POST /_matrix/media/v3/upload: returns the content URI. */
-  async upload(userId: string, body: Buffer, contentTypeHeader: string | undefined, filename: string | null): Promise<string> {
+  async upload(userId: string, file: StreamedBody, contentTypeHeader: string | undefined, filename: string | null): Promise<string> {
     const contentType = normaliseContentType(contentTypeHeader);
     const name = checkFilename(filename);
-    await this.checkUpload(userId, body, contentType);
+    // Again with the real size: other uploads may have used the quota meanwhile.
+    await this.checkUpload(userId, file.size, contentType);
     const mediaId = encodeBase64Url(randomBytes(18));
-    await this.writeAtomically(this.filePath(mediaId), body);
+    await this.moveIntoPlace(file, this.filePath(mediaId));
     try {
-      await this.store.insertUploaded({ mediaId, uploader: userId, contentType, filename: name, size: body.length, sha256: sha256(body), now: Date.now() });
+      await this.store.insertUploaded({ mediaId, uploader: userId, contentType, filename: name, size: file.size, sha256: file.sha256, now: Date.now() });
     } catch (e) {
       await rm(this.filePath(mediaId), { force: true });
       throw e;
@@ -182,19 +244,22 @@ export class MediaService {
     return { content_uri: this.mxc(mediaId), unused_expires_at: expires };
   }
 
-  /** PUT /_matrix/media/v3/upload/{serverName}/{mediaId}. */
-  async uploadTo(userId: string, serverName: string, mediaId: string, body: Buffer, contentTypeHeader: string | undefined, filename: string | null): Promise<void> {
+  /** That `mediaId` is one `userId` reserved with /create and has not filled yet. */
+  private checkTarget(userId: string, serverName: string, mediaId: string, rec: MediaRecord | undefined): void {
     if (!this.isLocal(serverName) || !MEDIA_ID.test(mediaId)) throw notFound('Unknown media id');
-    const rec = await this.store.get(mediaId);
     if (!rec || (rec.size === null && rec.unusedExpiresTs !== null && rec.unusedExpiresTs <= Date.now())) throw notFound('Unknown or expired media id');
     if (rec.uploader !== userId) throw forbidden('This media id was created by another user');
     if (rec.size !== null) throw new MatrixError(409, 'M_CANNOT_OVERWRITE_MEDIA', 'Media already uploaded');
+  }
+
+  /** PUT /_matrix/media/v3/upload/{serverName}/{mediaId}. */
+  async uploadTo(userId: string, serverName: string, mediaId: string, file: StreamedBody, contentTypeHeader: string | undefined, filename: string | null): Promise<void> {
+    this.checkTarget(userId, serverName, mediaId, MEDIA_ID.test(mediaId) ? await this.store.get(mediaId) : undefined);
     const contentType = normaliseContentType(contentTypeHeader);
     const name = checkFilename(filename);
-    await this.checkUpload(userId, body, contentType);
-    const path = this.filePath(mediaId);
-    await this.writeAtomically(path, body);
-    if (!(await this.store.completePending({ mediaId, contentType, filename: name, size: body.length, sha256: sha256(body) }))) {
+    await this.checkUpload(userId, file.size, contentType);
+    await this.moveIntoPlace(file, this.filePath(mediaId));
+    if (!(await this.store.completePending({ mediaId, contentType, filename: name, size: file.size, sha256: file.sha256 }))) {
       throw new MatrixError(409, 'M_CANNOT_OVERWRITE_MEDIA', 'Media already uploaded');
     }
     const w = this.waiters.get(mediaId);
@@ -300,3 +365,5 @@ export class MediaService {
 }
 
 export type { MediaRecord };
+
+const quotaReached = () => forbidden('You have reached your media quota');

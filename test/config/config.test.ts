@@ -12,7 +12,7 @@ import { runCli } from '../helpers/cli.js';
 test('defaults: localhost on 127.0.0.1:8008 with the embedded database', () => {
   const c = validateConfig({}, '/srv', {});
   assert.equal(c.server_name, 'localhost');
-  assert.deepEqual(c.listeners.http, { bind: '127.0.0.1', port: 8008 });
+  assert.deepEqual(c.listeners.http, { bind: '127.0.0.1', port: 8008, x_forwarded: false });
   assert.equal(c.databaseUrl, null);
   assert.equal(c.dataDir, '/srv/data');
   assert.equal(c.signingKeyPath, '/srv/data/signing.key');
@@ -32,6 +32,8 @@ test('errors name the offending key', () => {
     [{ database: { pool_max: 0 } }, /database\.pool_max/],
     [{ log_level: 'chatty' }, /log_level/],
     [{ old_signing_keys: { 'rsa:1': { key: 'x', expired_ts: 1 } } }, /old_signing_keys/],
+    [{ trusted_proxies: ['10.0.0.0/33'] }, /trusted_proxies\.0: must be an IP address or CIDR range/],
+    [{ trusted_proxies: ['proxy.example.org'] }, /trusted_proxies\.0/],
   ];
   for (const [raw, re] of cases) {
     assert.throws(() => validateConfig(raw, '/', {}), (e: unknown) => e instanceof ConfigError && re.test(e.message));

@@ -168,7 +168,9 @@ export function paramNames(pattern: string): string[] {
 }
 
 function bodyKind(route: Route): 'json' | 'raw' | 'none' {
-  return route.options.body ?? (route.method === 'GET' || route.method === 'HEAD' || route.method === 'DELETE' ? 'none' : 'json');
+  const kind = route.options.body ?? (route.method === 'GET' || route.method === 'HEAD' || route.method === 'DELETE' ? 'none' : 'json');
+  // A streamed body (uploads) is raw bytes on the wire.
+  return kind === 'stream' ? 'raw' : kind;
 }
 
 /** Leaf paths of a JSON value (depth-bounded), as key arrays. */

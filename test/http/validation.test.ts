@@ -70,7 +70,7 @@ describe('parseJsonBody', () => {
 });
 
 function fakeRequest(p: Partial<Request>): Request {
-  return { method: 'PUT', path: '/', params: {}, query: new URLSearchParams(), headers: {}, body: Buffer.alloc(0), json: undefined, remoteAddress: '', signal: new AbortController().signal, ...p };
+  return { method: 'PUT', path: '/', params: {}, query: new URLSearchParams(), headers: {}, body: Buffer.alloc(0), json: undefined, remoteAddress: '', id: 'test', log: {}, signal: new AbortController().signal, ...p };
 }
 
 describe('validateRequest', () => {

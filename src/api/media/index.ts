@@ -1,8 +1,8 @@
 // The content repository: uploads under /_matrix/media (v3 upload, v1 create) and the
 // authenticated downloads, thumbnails and config under /_matrix/client/v1/media.
-import { MatrixError } from '../../http/errors.js';
+import { MatrixError, unknownError } from '../../http/errors.js';
 import type { Router } from '../../http/router.js';
-import type { Request, Response, RouteOptions } from '../../http/types.js';
+import type { Request, Response, RouteOptions, StreamedBody } from '../../http/types.js';
 import type { ServerContext } from '../../services/context.js';
 import { CSP, MAX_THUMBNAIL_DIMENSION, type MediaFile } from '../../services/media.js';
 import { z } from 'zod';
@@ -24,6 +24,12 @@ function intParam(req: Request, name: string, required: boolean, fallback = 0): 
   return Number(v);
 }
 
+/** The body of a streamed route (the front end always sets it there). */
+function uploaded(req: Request): StreamedBody {
+  if (!req.upload) throw unknownError('Upload body missing');
+  return req.upload;
+}
+
 function serve(f: MediaFile): Response {
   return {
     body: f.body,
@@ -40,7 +46,22 @@ function serve(f: MediaFile): Response {
 
 export function registerMedia(router: Router, ctx: ServerContext): void {
   const { auth, media } = ctx;
-  const raw = { body: 'raw' as const, maxBytes: ctx.config.media.max_upload_bytes };
+  // Uploads are authorised (token, caps, quota, media id) before a byte of the body is read,
+  // then streamed to disk: a stalled or unauthorised 50 MB upload must not cost 50 MB of memory.
+  const streamed = (target: boolean): RouteOptions => ({
+    body: 'stream',
+    schema: target ? { params: mediaParams, query: uploadQuery } : { query: uploadQuery },
+    maxBytes: ctx.config.media.max_upload_bytes,
+    authorize: async (req, declaredBytes) => {
+      const me = await auth.requireUser(req);
+      return media.beginUpload(me.userId, {
+        declaredBytes,
+        contentType: req.headers['content-type'],
+        filename: req.query.get('filename'),
+        ...(target ? { target: { serverName: req.params.serverName!, mediaId: req.params.mediaId! } } : {}),
+      });
+    },
+  });
   const add = (method: string, path: string, h: (req: Request) => Promise<Response>, opts: RouteOptions = { schema: {} }) => router.add(method, path, h, opts);
 
   for (const v of ['v3', 'r0']) {
@@ -49,10 +70,10 @@ export function registerMedia(router: Router, ctx: ServerContext): void {
       `/_matrix/media/${v}/upload`,
       async (req) => {
         const me = await auth.requireUser(req);
-        const uri = await media.upload(me.userId, req.body, req.headers['content-type'], req.query.get('filename'));
+        const uri = await media.upload(me.userId, uploaded(req), req.headers['content-type'], req.query.get('filename'));
         return { body: { content_uri: uri } };
       },
-      { ...raw, schema: { query: uploadQuery } },
+      streamed(false),
     );
   }
 
@@ -61,10 +82,10 @@ export function registerMedia(router: Router, ctx: ServerContext): void {
     '/_matrix/media/v3/upload/{serverName}/{mediaId}',
     async (req) => {
       const me = await auth.requireUser(req);
-      await media.uploadTo(me.userId, req.params.serverName!, req.params.mediaId!, req.body, req.headers['content-type'], req.query.get('filename'));
+      await media.uploadTo(me.userId, req.params.serverName!, req.params.mediaId!, uploaded(req), req.headers['content-type'], req.query.get('filename'));
       return { body: {} };
     },
-    { ...raw, schema: { params: mediaParams, query: uploadQuery } },
+    streamed(true),
   );
 
   add(
