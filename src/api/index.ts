@@ -27,6 +27,7 @@ import { registerPushRules } from './client/pushrules.js';
 import { registerCapabilities } from './client/capabilities.js';
 import { registerProfile } from './client/profile.js';
 import { registerMedia } from './media/index.js';
+import { registerHealth } from './health/index.js';
 
 export function registerApi(router: Router, ctx: ServerContext): void {
   registerVersion(router);
@@ -55,4 +56,5 @@ export function registerApi(router: Router, ctx: ServerContext): void {
   registerCapabilities(router, ctx);
   registerProfile(router, ctx);
   registerMedia(router, ctx);
+  registerHealth(router, ctx);
 }

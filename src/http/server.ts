@@ -429,7 +429,8 @@ export class HttpFrontEnd {
     }
     if (state.error !== undefined) {
       const e = state.error;
-      line.err = e instanceof Error ? { type: e.name, message: e.message, ...(this.log.isLevelEnabled('debug') ? { stack: e.stack } : {}) } : { message: String(e) };
+      // Not under `err`: pino's serializer for that key would always add the stack.
+      line.error = e instanceof Error ? { type: e.name, message: e.message, ...(this.log.isLevelEnabled('debug') ? { stack: e.stack } : {}) } : { message: String(e) };
     }
     this.log[level](line, status >= 500 ? 'request failed' : 'request');
   }

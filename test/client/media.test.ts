@@ -3,6 +3,7 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import net from 'node:net';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import type { TestClient } from '../helpers/client.js';
@@ -113,6 +114,35 @@ describe('upload and download', () => {
     const over = await upload(bob, Buffer.alloc(10), 'application/octet-stream');
     assert.equal(over.status, 403);
     assert.equal(await errcode(over), 'M_FORBIDDEN');
+  });
+
+  test('uploads are refused from their headers alone, before any body is sent', async () => {
+    // Only the head is sent: an answer proves the server did not wait for the body.
+    const head = (method: string, path: string, headers: Record<string, string>) =>
+      new Promise<string>((resolve) => {
+        const port = Number(new URL(h.baseUrl).port);
+        const s = net.connect(port, '127.0.0.1', () => {
+          s.write(`${method} ${path} HTTP/1.1\r\nHost: x\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`);
+        });
+        let got = '';
+        const done = () => {
+          s.destroy();
+          resolve(got);
+        };
+        s.on('data', (d) => {
+          got += d.toString();
+          if (got.includes('"errcode"')) done();
+        });
+        s.on('error', done);
+        setTimeout(done, 3000);
+      });
+    const auth = (c: TestClient) => ({ Authorization: `Bearer ${c.accessToken}`, 'Content-Length': '100' });
+    assert.match(await head('POST', '/_matrix/media/v3/upload', { 'Content-Length': '100' }), /^HTTP\/1\.1 401 [^]*M_MISSING_TOKEN/);
+    // Bob's quota is full (previous test).
+    assert.match(await head('POST', '/_matrix/media/v3/upload', auth(bob)), /^HTTP\/1\.1 403 [^]*media quota/);
+    assert.match(await head('POST', '/_matrix/media/v3/upload', { ...auth(alice), 'Content-Type': 'application/zip' }), /^HTTP\/1\.1 403 [^]*application\/zip/);
+    assert.match(await head('POST', '/_matrix/media/v3/upload', { ...auth(alice), 'Content-Length': String(MAX_UPLOAD + 1) }), /^HTTP\/1\.1 413 /);
+    assert.match(await head('PUT', '/_matrix/media/v3/upload/test.local/nosuchid', auth(alice)), /^HTTP\/1\.1 404 /);
   });
 
   test('config', async () => {
