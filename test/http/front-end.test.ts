@@ -232,13 +232,15 @@ test('a refused streamed upload is answered before its body is read, and says th
       s.write(Buffer.alloc(1000));
     });
     let got = '';
+    const done = () => {
+      s.destroy();
+      resolve(got);
+    };
     s.on('data', (d) => {
       got += d.toString();
-      if (got.includes('M_MISSING_TOKEN')) {
-        s.destroy();
-        resolve(got);
-      }
+      if (got.includes('M_MISSING_TOKEN')) done();
     });
+    setTimeout(done, 3000);
   });
   assert.match(reply, /^HTTP\/1\.1 401 /);
   assert.match(reply, /\r\nConnection: close\r\n/i);
