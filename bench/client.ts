@@ -16,6 +16,7 @@ import { parseArgs } from 'node:util';
 import { cpuBetween, cpuSnapshot, type CpuSnapshot } from './lib/cpu.js';
 import { summariseProfile, type ProfileSummary } from './lib/cpuprofile.js';
 import { BenchHttp, quantile, round, runPool } from './lib/http.js';
+import { getRequest, LongPollers, openFileLimit, type PollResult } from './lib/longpoll.js';
 import { paced } from './lib/paced.js';
 import { startServerProcess, type ServerProcess } from './lib/server-process.js';
 
@@ -26,7 +27,12 @@ const { values: args } = parseArgs({
     duration: { type: 'string', default: '10' },
     rate: { type: 'string', default: '1000' },
     rounds: { type: 'string', default: '10' },
-    phases: { type: 'string', default: 'a,b,c' },
+    phases: { type: 'string', default: 'a,b,c,d' },
+    // Phase d, fan-out at scale: devices per user, events of history, and the sync counts measured.
+    devices: { type: 'string', default: '10' },
+    history: { type: 'string', default: '40000' },
+    'fanout-syncs': { type: 'string', default: '1000,10000' },
+    'fanout-rounds': { type: 'string', default: '10' },
     profile: { type: 'boolean', default: false },
   },
 });
@@ -36,6 +42,10 @@ const DURATION_S = Number(args.duration);
 const RATE = Number(args.rate);
 const ROUNDS = Number(args.rounds);
 const PHASES = new Set(args.phases!.split(','));
+const DEVICES = Number(args.devices);
+const HISTORY = Number(args.history);
+const FANOUT_SYNCS = args['fanout-syncs']!.split(',').map(Number);
+const FANOUT_ROUNDS = Number(args['fanout-rounds']);
 
 const C = '/_matrix/client/v3';
 const enc = encodeURIComponent;
@@ -160,6 +170,143 @@ async function fanoutRound(serverPid: number, syncHttp: BenchHttp, sendHttp: Ben
   // Server CPU (ms) spent arming the syncs, and from the send until the last one returned.
   const cpuMs = (a: CpuSnapshot, b: CpuSnapshot) => ((b.server - a.server) * 1000) / 100;
   return { last_ms: Math.max(...perSync), perSync, missed, early, armCpuMs: cpuMs(armed, waiting), fanoutCpuMs: cpuMs(waiting, returned) };
+}
+
+/** next_batch of a sync response body, found without parsing the rest. */
+function nextBatchOf(body: Buffer): string | undefined {
+  const key = '"next_batch":"';
+  const at = body.indexOf(key);
+  if (at < 0) return undefined;
+  const end = body.indexOf('"', at + key.length);
+  return body.toString('latin1', at + key.length, end);
+}
+
+async function serverTicks(pid: number): Promise<number> {
+  return (await cpuSnapshot(pid)).server;
+}
+
+/**
+ * Phase d: fan-out at scale. USERS users with DEVICES devices each, one room with HISTORY
+ * events, then rounds of: N devices long-poll (each with its own since token), one message is
+ * sent, and each poll's return is timed.
+ */
+async function fanoutAtScale(server: ServerProcess, http: BenchHttp, users: User[], roomId: string, setup: Record<string, number>) {
+  const maxSyncs = Math.max(...FANOUT_SYNCS);
+  const fdLimit = openFileLimit();
+  if (fdLimit < maxSyncs + 512) throw new Error(`phase d needs ${maxSyncs + 512} open files, the limit is ${fdLimit}: raise it with ulimit -n`);
+  // Device d of user u is devices[d * USERS + u]: the first USERS devices are one per user.
+  let t = performance.now();
+  const devices: User[] = users.map((u) => ({ ...u }));
+  const extra = await runPool(USERS * (DEVICES - 1), 16, async (i) => {
+    const u = users[i % USERS]!;
+    const r = await http.json<{ access_token: string }>('POST', `${C}/login`, undefined, {
+      type: 'm.login.password',
+      identifier: { type: 'm.id.user', user: u.userId },
+      password: PASSWORD,
+    });
+    return { userId: u.userId, token: r.body.access_token };
+  });
+  devices.push(...extra);
+  setup.devices = devices.length;
+  setup.login_s = round((performance.now() - t) / 1000);
+  log(`${devices.length} devices logged in`);
+
+  // History: many concurrent senders, so the room's single writer batches them.
+  t = performance.now();
+  const histHttp = new BenchHttp(server.port, 128);
+  const senders = users.slice(0, Math.min(USERS, 200));
+  await runPool(HISTORY, 128, (i) => histHttp.json('PUT', sendPath(roomId, `hist-${i}`), senders[i % senders.length]!.token, { msgtype: 'm.text', body: `history ${i}` }));
+  histHttp.close();
+  setup.history_events = HISTORY;
+  setup.history_s = round((performance.now() - t) / 1000);
+  log(`${HISTORY} events of history sent`);
+  await sleep(1000);
+
+  const filter = enc(JSON.stringify({ room: { timeline: { limit: 5 }, state: { lazy_load_members: true } }, presence: { not_types: ['*'] } }));
+  const syncers = devices.slice(0, maxSyncs);
+  t = performance.now();
+  await runPool(syncers.length, 16, async (i) => {
+    const r = await http.json<{ next_batch: string }>('GET', `${C}/sync?timeout=0&set_presence=offline&filter=${filter}`, syncers[i]!.token);
+    syncers[i]!.since = r.body.next_batch;
+  });
+  setup.phase_d_initial_syncs_s = round((performance.now() - t) / 1000);
+  log(`${syncers.length} initial syncs done`);
+
+  const pollers = await LongPollers.open(server.port, syncers.length);
+  const sendHttp = new BenchHttp(server.port, 2);
+  const sender = users[0]!;
+  const request = (d: User) => getRequest(server.port, `${C}/sync?since=${enc(d.since!)}&timeout=60000&set_presence=offline&filter=${filter}`, d.token);
+  const results: Record<string, unknown> = {};
+  let roundNo = 0;
+  try {
+    for (const n of FANOUT_SYNCS) {
+      const lasts: number[] = [];
+      const p50s: number[] = [];
+      const benchCpu: number[] = [];
+      const serverCpu: number[] = [];
+      let missed = 0;
+      let early = 0;
+      for (let r = 0; r < FANOUT_ROUNDS; r++, roundNo++) {
+        const pending: Array<Promise<PollResult>> = [];
+        for (let i = 0; i < n; i++) pending.push(pollers.send(i, request(syncers[i]!)));
+        // Every poll is waiting once the server's CPU goes quiet; a poll that came back early
+        // (something else woke it) is re-armed from its new token.
+        let prev = await serverTicks(server.pid);
+        for (let k = 0; k < 60; k++) {
+          await sleep(300);
+          let rearmed = 0;
+          for (let i = 0; i < n; i++) {
+            const got = pollers.returned(i);
+            if (!got) continue;
+            const nb = got.status === 200 ? nextBatchOf(got.body) : undefined;
+            if (nb) syncers[i]!.since = nb;
+            pending[i] = pollers.send(i, request(syncers[i]!));
+            rearmed++;
+          }
+          early += rearmed;
+          const now = await serverTicks(server.pid);
+          if (k >= 2 && rearmed === 0 && now - prev <= 3) break;
+          prev = now;
+        }
+        const s0 = await serverTicks(server.pid);
+        const c0 = process.cpuUsage();
+        const t0 = performance.now();
+        const sent = await sendHttp.json<{ event_id: string }>('PUT', sendPath(roomId, `fanout-d-${roundNo}`), sender.token, { msgtype: 'm.text', body: `fan-out ${roundNo}` });
+        const res = await Promise.all(pending);
+        const cpu = process.cpuUsage(c0);
+        const s1 = await serverTicks(server.pid);
+        const times = res.map((x) => x.endedAt - t0);
+        lasts.push(Math.max(...times));
+        p50s.push(quantile(times, 0.5));
+        benchCpu.push((cpu.user + cpu.system) / 1000);
+        serverCpu.push((s1 - s0) * 10);
+        const id = Buffer.from(sent.body.event_id);
+        for (let i = 0; i < n; i++) {
+          const x = res[i]!;
+          const nb = x.status === 200 ? nextBatchOf(x.body) : undefined;
+          if (nb) syncers[i]!.since = nb;
+          if (!nb || x.body.indexOf(id) < 0) missed++;
+        }
+        log(`fan-out ${n} round ${r}: last ${lasts.at(-1)!.toFixed(1)} ms, median sync ${p50s.at(-1)!.toFixed(1)} ms, bench cpu ${benchCpu.at(-1)!.toFixed(0)} ms, server cpu ${serverCpu.at(-1)} ms, missed ${missed}, early ${early}`);
+      }
+      results[`syncs_${n}`] = {
+        syncs: n,
+        rounds: FANOUT_ROUNDS,
+        last_return_ms: { p50: round(quantile(lasts, 0.5)), p99: round(quantile(lasts, 0.99)), all: lasts.map((x) => round(x, 1)) },
+        median_sync_return_ms: { p50: round(quantile(p50s, 0.5)), p99: round(quantile(p50s, 0.99)) },
+        // CPU from the send until the last sync returned: the load generator's own (this
+        // process, exact) and the server's (/proc ticks of 10 ms).
+        bench_process_cpu_ms: { p50: round(quantile(benchCpu, 0.5)), max: round(quantile(benchCpu, 1)) },
+        server_cpu_ms: { p50: quantile(serverCpu, 0.5), max: quantile(serverCpu, 1) },
+        missed,
+        early_returns_rearmed: early,
+      };
+    }
+  } finally {
+    pollers.close();
+    sendHttp.close();
+  }
+  return { users: USERS, devices_per_user: DEVICES, history_events: HISTORY, ...results };
 }
 
 let server: ServerProcess | undefined;
@@ -288,6 +435,10 @@ async function main(): Promise<Record<string, unknown>> {
       };
     }
 
+    if (PHASES.has('d')) {
+      out.fanout_at_scale = await fanoutAtScale(server, http, users, roomId, setup);
+    }
+
     await sleep(5000);
     rss.after_load = round(await server.rssMiB(), 1);
     out.rss_mib = rss;
@@ -295,12 +446,18 @@ async function main(): Promise<Record<string, unknown>> {
     const sat = out.saturation as { sends_per_s: number } | undefined;
     const fixed = (out.fixed_rate as { paced: { latency_ms: { p50: number; p99: number } } } | undefined)?.paced.latency_ms;
     const fan = out.fanout as { last_return_ms: { p99: number }; per_sync_ms: { p99: number } } | undefined;
+    const scale = (k: string, ms: number) => {
+      const x = (out.fanout_at_scale as Record<string, { last_return_ms: { p99: number } }> | undefined)?.[k];
+      return x ? x.last_return_ms.p99 <= ms : null;
+    };
     out.targets = {
       saturation_ge_2000_sends_per_s: sat ? sat.sends_per_s >= 2000 : null,
       fixed_rate_p50_le_3ms: fixed ? fixed.p50 <= 3 : null,
       fixed_rate_p99_le_15ms: fixed ? fixed.p99 <= 15 : null,
       fanout_per_sync_p99_le_100ms: fan ? fan.per_sync_ms.p99 <= 100 : null,
       fanout_last_return_p99_le_100ms: fan ? fan.last_return_ms.p99 <= 100 : null,
+      fanout_d_1000_syncs_last_return_p99_le_100ms: scale('syncs_1000', 100),
+      fanout_d_10000_syncs_last_return_p99_le_500ms: scale('syncs_10000', 500),
       idle_rss_le_80mb: rss.startup_idle! <= 80,
       idle_rss_after_load_le_80mb: rss.after_load! <= 80,
     };
