@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { cpuBetween, cpuSnapshot, type CpuSnapshot } from './lib/cpu.js';
 import { summariseProfile, type ProfileSummary } from './lib/cpuprofile.js';
 import { BenchHttp, quantile, round, runPool } from './lib/http.js';
-import { getRequest, LongPollers, openFileLimit, type PollResult } from './lib/longpoll.js';
+import { getRequest, LongPollers, openFileLimit, within, type PollResult } from './lib/longpoll.js';
 import { paced } from './lib/paced.js';
 import { startServerProcess, type ServerProcess } from './lib/server-process.js';
 
@@ -172,6 +172,9 @@ async function fanoutRound(serverPid: number, syncHttp: BenchHttp, sendHttp: Ben
   return { last_ms: Math.max(...perSync), perSync, missed, early, armCpuMs: cpuMs(armed, waiting), fanoutCpuMs: cpuMs(waiting, returned) };
 }
 
+/** The fan-out rounds at the largest sync count (CLOCK_MONOTONIC µs): what the profile summary covers. */
+const profileWindows: Array<[number, number]> = [];
+
 /** next_batch of a sync response body, found without parsing the rest. */
 function nextBatchOf(body: Buffer): string | undefined {
   const key = '"next_batch":"';
@@ -269,11 +272,13 @@ async function fanoutAtScale(server: ServerProcess, http: BenchHttp, users: User
           prev = now;
         }
         const s0 = await serverTicks(server.pid);
+        const w0 = Number(process.hrtime.bigint() / 1000n);
         const c0 = process.cpuUsage();
         const t0 = performance.now();
         const sent = await sendHttp.json<{ event_id: string }>('PUT', sendPath(roomId, `fanout-d-${roundNo}`), sender.token, { msgtype: 'm.text', body: `fan-out ${roundNo}` });
-        const res = await Promise.all(pending);
+        const res = await within(Promise.all(pending), 90_000, `fan-out ${n}`);
         const cpu = process.cpuUsage(c0);
+        if (n === maxSyncs) profileWindows.push([w0, Number(process.hrtime.bigint() / 1000n)]);
         const s1 = await serverTicks(server.pid);
         const times = res.map((x) => x.endedAt - t0);
         lasts.push(Math.max(...times));
@@ -474,6 +479,11 @@ async function main(): Promise<Record<string, unknown>> {
     const summaries: ProfileSummary[] = [];
     for (const f of files) summaries.push(await summariseProfile(join(profileDir, f)));
     out.server_profile = summaries;
+    if (profileWindows.length) {
+      const fan: ProfileSummary[] = [];
+      for (const f of files) fan.push(await summariseProfile(join(profileDir, f), 40, profileWindows));
+      out.server_profile_fanout_at_scale = fan;
+    }
   }
   (out.machine as Record<string, unknown>).loadavg_at_end = loadavg().map((x) => round(x));
   out.elapsed_s = round((performance.now() - T0) / 1000, 1);

@@ -33,14 +33,22 @@ function shortUrl(url: string): string {
   return url.replace(/^file:\/\//, '');
 }
 
-export async function summariseProfile(path: string, top = 25): Promise<ProfileSummary> {
+/**
+ * `windows` keeps only the samples taken inside those [start, end] intervals, in microseconds
+ * of CLOCK_MONOTONIC (process.hrtime here, V8's profile timestamps in the profiled process), so
+ * a benchmark can profile one phase of a long run.
+ */
+export async function summariseProfile(path: string, top = 25, windows?: ReadonlyArray<readonly [number, number]>): Promise<ProfileSummary> {
   const p = JSON.parse(await readFile(path, 'utf8')) as CpuProfile;
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   // Self time per node from the sample stream (more exact than hitCount × interval).
   const self = new Map<number, number>();
   const samples = p.samples ?? [];
   const deltas = p.timeDeltas ?? [];
+  let ts = p.startTime;
   for (let i = 0; i < samples.length; i++) {
+    ts += deltas[i] ?? 0;
+    if (windows && !windows.some(([a, b]) => ts >= a && ts <= b)) continue;
     const dt = deltas[i + 1] ?? 0;
     self.set(samples[i]!, (self.get(samples[i]!) ?? 0) + dt);
   }

@@ -28,12 +28,21 @@ class Poller {
 
   constructor(private readonly port: number) {}
 
+  private closed = true;
+
   open(): Promise<void> {
     return new Promise((resolve, reject) => {
       const s = connect({ host: '127.0.0.1', port: this.port, noDelay: true }, () => resolve());
+      this.closed = false;
       s.once('error', reject);
       s.on('error', (e) => this.onError?.(e));
-      s.on('close', () => this.onError?.(new Error('connection closed')));
+      s.on('close', () => {
+        this.closed = true;
+        this.chunks = [];
+        this.bytes = 0;
+        this.want = -1;
+        this.onError?.(new Error('connection closed'));
+      });
       s.on('data', (c: Buffer) => this.data(c));
       this.socket = s;
     });
@@ -75,8 +84,10 @@ class Poller {
     done?.(r);
   }
 
-  send(request: Buffer): Promise<PollResult> {
+  /** Sends on the open socket, reconnecting first if the server closed it while idle (uWS does after 10 s). */
+  async send(request: Buffer): Promise<PollResult> {
     this.result = undefined;
+    if (this.closed) await this.open();
     return new Promise((resolve, reject) => {
       this.onDone = resolve;
       this.onError = reject;
@@ -88,6 +99,12 @@ class Poller {
     this.onError = undefined;
     this.socket?.destroy();
   }
+}
+
+/** Rejects after `ms`: a bench round must end by itself even if a reply never comes. */
+export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([p, new Promise<never>((_, rej) => (timer = setTimeout(() => rej(new Error(`${what}: no reply within ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
 }
 
 export class LongPollers {

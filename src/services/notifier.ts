@@ -2,7 +2,19 @@
 // notifyUsers (or notifyRoom through the room service) after the change is committed; waiting
 // syncs for those users resolve at once instead of polling the database.
 
+/**
+ * Waiters woken per turn of the event loop. Waking 10,000 syncs at once interleaves their
+ * builds through the microtask queue, so every half-built response stays alive at the same
+ * time and the young generation's scavenges copy (and promote) all of them; in chunks, each
+ * chunk's syncs run to their response before the next chunk starts.
+ */
+const WAKE_CHUNK = 128;
+
 export class Notifier {
+  /** Waiters to wake, drained WAKE_CHUNK at a time (see above). */
+  private wakeQueue: Array<() => void> = [];
+  private wakeAt = 0;
+  private wakeScheduled = false;
   private readonly waiters = new Map<string, Set<() => void>>();
   /** Per-user count of notifications, so a sync can tell whether one arrived while it worked. */
   private readonly seq = new Map<string, number>();
@@ -25,7 +37,10 @@ export class Notifier {
     return new Promise((resolve) => {
       let set = this.waiters.get(userId);
       if (!set) this.waiters.set(userId, (set = new Set()));
+      let fired = false;
       const done = () => {
+        if (fired) return;
+        fired = true;
         clearTimeout(timer);
         signal?.removeEventListener('abort', done);
         const s = this.waiters.get(userId);
@@ -46,10 +61,32 @@ export class Notifier {
   }
 
   notifyUsers(userIds: Iterable<string>): void {
+    // The counters move now, so a sync building meanwhile sees the change; only the wake-ups
+    // are spread over turns.
     for (const u of userIds) {
       this.seq.set(u, (this.seq.get(u) ?? 0) + 1);
       const set = this.waiters.get(u);
-      if (set) for (const w of [...set]) w();
+      if (set) for (const w of set) this.wakeQueue.push(w);
+    }
+    this.drainWakes();
+  }
+
+  private drainWakes(): void {
+    const q = this.wakeQueue;
+    const end = Math.min(q.length, this.wakeAt + WAKE_CHUNK);
+    // A waiter may already be done (timed out, aborted, woken twice): done() is idempotent.
+    for (; this.wakeAt < end; this.wakeAt++) q[this.wakeAt]!();
+    if (this.wakeAt < q.length) {
+      if (!this.wakeScheduled) {
+        this.wakeScheduled = true;
+        setImmediate(() => {
+          this.wakeScheduled = false;
+          this.drainWakes();
+        });
+      }
+    } else {
+      this.wakeQueue = [];
+      this.wakeAt = 0;
     }
   }
 

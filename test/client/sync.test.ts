@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, OPEN_REGISTRATION, type TestServer } from '../helpers/server.js';
-import { registerUser, TestClient } from '../helpers/client.js';
+import { login, registerUser, TestClient } from '../helpers/client.js';
 
 let srv: TestServer;
 let alice: TestClient;
@@ -19,6 +19,8 @@ after(async () => {
 });
 
 const enc = encodeURIComponent;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = any;
 type Ev = { type: string; event_id: string; state_key?: string; content: Record<string, unknown>; sender: string };
 
 async function sync(c: TestClient, query = '') {
@@ -59,6 +61,32 @@ test('a long-polling sync wakes as soon as a message arrives', async () => {
   const res = await pending;
   assert.ok(Date.now() - started < 15_000, 'returned well before its timeout');
   assert.deepEqual(res.rooms.join[roomId].timeline.events.map((e: Ev) => e.content.body), ['wake up']);
+});
+
+test('woken syncs share the timeline slice, yet each keeps its own transaction id and room account data', async () => {
+  const roomId = (await alice.post('/createRoom', { preset: 'public_chat' })).body.room_id;
+  await bob.post(`/rooms/${enc(roomId)}/join`);
+  const alice2 = await login(srv.baseUrl, 'alice', 'correct horse battery staple');
+  const clients = [alice, alice2, bob];
+  const since = await Promise.all(clients.map(async (c) => (await sync(c)).next_batch as string));
+  const polls = clients.map((c, i) => sync(c, `since=${since[i]}&timeout=20000`));
+  await new Promise((r) => setTimeout(r, 100));
+  const sent = (await alice.put(`/rooms/${enc(roomId)}/send/m.room.message/shared1`, { msgtype: 'm.text', body: 'to all' })).body.event_id;
+  const [a1, a2, b] = await Promise.all(polls);
+  const ev = (res: Json) => res.rooms.join[roomId].timeline.events.find((e: Ev) => e.event_id === sent);
+  assert.equal(ev(a1).unsigned.transaction_id, 'shared1', 'the sending device sees its txn id');
+  assert.equal(ev(a2).unsigned.transaction_id, undefined, "the sender's other device does not");
+  assert.equal(ev(b).unsigned.transaction_id, undefined);
+  assert.equal(ev(b).content.body, 'to all');
+  // Per-user parts beside a shared slice: only bob tagged the room.
+  await bob.put(`/user/${enc(bob.userId!)}/rooms/${enc(roomId)}/tags/u.shared`, {});
+  await alice.put(`/rooms/${enc(roomId)}/send/m.room.message/shared2`, { msgtype: 'm.text', body: 'again' });
+  const [r2a, r2b] = await Promise.all([sync(alice2, `since=${a2.next_batch}&timeout=0`), sync(bob, `since=${b.next_batch}&timeout=0`)]);
+  const noAge = (t: Json) => ({ ...t, events: t.events.map((e: Json) => ({ ...e, unsigned: { ...e.unsigned, age: 0 } })) });
+  assert.deepEqual(noAge(r2a.rooms.join[roomId].timeline), noAge(r2b.rooms.join[roomId].timeline));
+  assert.deepEqual(r2a.rooms.join[roomId].timeline.events.map((e: Ev) => e.content.body), ['again']);
+  assert.deepEqual(r2a.rooms.join[roomId].account_data.events, []);
+  assert.deepEqual(r2b.rooms.join[roomId].account_data.events.map((e: Ev) => e.type), ['m.tag']);
 });
 
 test('invites arrive with stripped state; joining brings the whole room; leaving shows in leave', async () => {

@@ -3,6 +3,7 @@ import { forbidden, MatrixError, notFound } from '../../http/errors.js';
 import type { Router } from '../../http/router.js';
 import type { ServerContext } from '../../services/context.js';
 import { parseFilter, type Filter } from '../../services/sync/filter.js';
+import { serializeSync } from '../../services/sync/serialize.js';
 import { SyncService } from '../../services/sync/sync.js';
 import { clientRoute } from './routes.js';
 import { jsonObject } from './params.js';
@@ -18,6 +19,7 @@ const syncQuery = z.looseObject({
 });
 
 const MAX_TIMEOUT_MS = 5 * 60_000;
+const JSON_HEADERS = { 'Content-Type': 'application/json' };
 
 export function registerSync(router: Router, ctx: ServerContext): void {
   const sync = new SyncService(ctx);
@@ -62,7 +64,8 @@ export function registerSync(router: Router, ctx: ServerContext): void {
       },
       req.signal,
     );
-    return { body };
+    // Serialized here so room parts shared between syncs are spliced in as text.
+    return { body: serializeSync(body), headers: JSON_HEADERS };
   }, { schema: { query: syncQuery } });
 
   clientRoute(router, 'POST', '/user/{userId}/filter', async (req) => {

@@ -8,6 +8,7 @@ import type { LoadedRoom } from '../rooms/loaded-room.js';
 import { formatEvents, strippedEvent } from '../rooms/format.js';
 import { formatPageToken } from '../rooms/tokens.js';
 import type { HistoryViewer } from '../rooms/visibility.js';
+import { makeSharedPart, useSharedPart, type SharedRoomPart } from './serialize.js';
 import { matchesEventFilter, roomAllowed, type Filter, type RoomEventFilter } from './filter.js';
 import { formatSyncToken, parseSyncToken, type JoinedRoomSync, type SyncRequestContext, type SyncResponse, type SyncToken } from './types.js';
 
@@ -49,7 +50,13 @@ function hasContent(r: SyncResponse): boolean {
   );
 }
 
+/** How long a shared room part is reused (and so how stale `unsigned.age` can be). */
+const SHARED_TTL_MS = 500;
+
 export class SyncService {
+  private readonly shared = new Map<string, Promise<SharedRoomPart>>();
+  private sharedEpoch = 0;
+
   constructor(private readonly ctx: ServerContext) {}
 
   async sync(userId: string, deviceId: string, opts: SyncOptions, signal?: AbortSignal): Promise<SyncResponse> {
@@ -146,14 +153,48 @@ export class SyncService {
     stateEvents = stateEvents.filter((e) => matchesEventFilter(sf, e.pdu));
 
     const part = (res.rooms.join[roomId] ??= emptyJoined());
-    part.timeline = {
-      events: await formatEvents(rooms.events, room.version, events, viewer),
-      limited,
-      prev_batch: formatPageToken(first ? first.streamOrdering! - 1 : from),
-    };
-    part.state = { events: await formatEvents(rooms.events, room.version, stateEvents, viewer) };
+    const prevBatch = formatPageToken(first ? first.streamOrdering! - 1 : from);
+    const shared = await this.sharedPart(room, events, limited, prevBatch, stateEvents, viewer);
+    if (shared) {
+      useSharedPart(part, shared);
+    } else {
+      part.timeline = { events: await formatEvents(rooms.events, room.version, events, viewer), limited, prev_batch: prevBatch };
+      part.state = { events: await formatEvents(rooms.events, room.version, stateEvents, viewer) };
+    }
     // Incremental syncs repeat the summary only when the membership changed.
     if (!since || room.lastMembershipStream > since.stream) part.summary = room.summaryFor(userId);
+  }
+
+  /**
+   * Timeline and state formatted and serialized once for every sync that sends exactly these
+   * events (see serialize.ts). The key is what is sent, not how it was chosen, so per-user
+   * filtering (filters, history visibility) must happen before this. Entries live at most
+   * SHARED_TTL_MS, the error this allows in `unsigned.age`. Undefined when the slice holds
+   * one of the viewer's own sends, whose `transaction_id` only that device sees.
+   */
+  private sharedPart(room: LoadedRoom, events: StoredEvent[], limited: boolean, prevBatch: string, state: StoredEvent[], viewer: { userId: string; deviceId: string }): Promise<SharedRoomPart> | undefined {
+    const mine = (e: StoredEvent) => e.txnId !== null && e.txnDevice === viewer.deviceId && e.pdu.sender === viewer.userId;
+    if (events.some(mine) || state.some(mine)) return undefined;
+    const now = Date.now();
+    if (now - this.sharedEpoch > SHARED_TTL_MS) {
+      this.shared.clear();
+      this.sharedEpoch = now;
+    }
+    // Redaction changes an event's form: its state is part of the key.
+    let key = `${room.roomId}\n${limited ? 1 : 0}${prevBatch}`;
+    for (const e of events) key += e.redactedBy === null ? `,${e.nid}` : `,${e.nid}r`;
+    key += ';';
+    for (const e of state) key += e.redactedBy === null ? `,${e.nid}` : `,${e.nid}r`;
+    let p = this.shared.get(key);
+    if (!p) {
+      const ev = this.ctx.rooms.events;
+      p = Promise.all([formatEvents(ev, room.version, events, undefined, now), formatEvents(ev, room.version, state, undefined, now)]).then(([t, s]) =>
+        makeSharedPart({ events: t, limited, prev_batch: prevBatch }, { events: s }),
+      );
+      this.shared.set(key, p);
+      p.catch(() => this.shared.delete(key));
+    }
+    return p;
   }
 
   /** The last `limit` matching events the viewer may see with from < stream <= to, and whether there were more. */
