@@ -1,8 +1,15 @@
 // Client-Server API load benchmark against a real Lattice process on loopback. Prints one JSON
 // document: sends/s at saturation (100 senders, one room), latency at a fixed 1,000 sends/s,
-// /sync fan-out to 1,000 long-polling users, and the server's resident memory.
+// /sync fan-out to 1,000 long-polling users, fan-out at scale (phase d: every user with
+// --devices devices, --history events in the room, then 1,000 and 10,000 long-polls woken by
+// one message), and the server's resident memory.
 //
-//   npm run bench:client [-- --users N --duration S --rounds R --phases a,b,c --profile]
+//   npm run bench:client [-- --users N --duration S --rounds R --phases a,b,c,d --profile]
+//   npm run bench:client -- --phases d [--devices 10 --history 40000 --fanout-syncs 1000,10000 --fanout-rounds 10]
+//
+// Phase d holds one socket per long-poll: the bench process needs --fanout-syncs' largest
+// count + 512 open files (ulimit -n), and checks before it starts. With --profile, the summary
+// server_profile_fanout_at_scale covers only the largest fan-out's rounds (send → last return).
 //
 // The server runs as its own process (bin/lattice.js start) on a fresh database: a new one on
 // DATABASE_URL's server if that is set, else the embedded PostgreSQL. The bench, autocannon
@@ -247,6 +254,7 @@ async function fanoutAtScale(server: ServerProcess, http: BenchHttp, users: User
       const p50s: number[] = [];
       const benchCpu: number[] = [];
       const serverCpu: number[] = [];
+      const sendMs: number[] = [];
       let missed = 0;
       let early = 0;
       for (let r = 0; r < FANOUT_ROUNDS; r++, roundNo++) {
@@ -276,6 +284,7 @@ async function fanoutAtScale(server: ServerProcess, http: BenchHttp, users: User
         const c0 = process.cpuUsage();
         const t0 = performance.now();
         const sent = await sendHttp.json<{ event_id: string }>('PUT', sendPath(roomId, `fanout-d-${roundNo}`), sender.token, { msgtype: 'm.text', body: `fan-out ${roundNo}` });
+        sendMs.push(performance.now() - t0);
         const res = await within(Promise.all(pending), 90_000, `fan-out ${n}`);
         const cpu = process.cpuUsage(c0);
         if (n === maxSyncs) profileWindows.push([w0, Number(process.hrtime.bigint() / 1000n)]);
@@ -292,13 +301,15 @@ async function fanoutAtScale(server: ServerProcess, http: BenchHttp, users: User
           if (nb) syncers[i]!.since = nb;
           if (!nb || x.body.indexOf(id) < 0) missed++;
         }
-        log(`fan-out ${n} round ${r}: last ${lasts.at(-1)!.toFixed(1)} ms, median sync ${p50s.at(-1)!.toFixed(1)} ms, bench cpu ${benchCpu.at(-1)!.toFixed(0)} ms, server cpu ${serverCpu.at(-1)} ms, missed ${missed}, early ${early}`);
+        log(`fan-out ${n} round ${r}: last ${lasts.at(-1)!.toFixed(1)} ms, send ${sendMs.at(-1)!.toFixed(1)} ms, median sync ${p50s.at(-1)!.toFixed(1)} ms, bench cpu ${benchCpu.at(-1)!.toFixed(0)} ms, server cpu ${serverCpu.at(-1)} ms, missed ${missed}, early ${early}`);
       }
       results[`syncs_${n}`] = {
         syncs: n,
         rounds: FANOUT_ROUNDS,
         last_return_ms: { p50: round(quantile(lasts, 0.5)), p99: round(quantile(lasts, 0.99)), all: lasts.map((x) => round(x, 1)) },
         median_sync_return_ms: { p50: round(quantile(p50s, 0.5)), p99: round(quantile(p50s, 0.99)) },
+        // The PUT /send's own response time: the part of last_return_ms before any sync is woken.
+        send_response_ms: { p50: round(quantile(sendMs, 0.5)), max: round(quantile(sendMs, 1)) },
         // CPU from the send until the last sync returned: the load generator's own (this
         // process, exact) and the server's (/proc ticks of 10 ms).
         bench_process_cpu_ms: { p50: round(quantile(benchCpu, 0.5)), max: round(quantile(benchCpu, 1)) },
@@ -327,7 +338,7 @@ async function main(): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {
     bench: 'client',
     machine: { cpus: cpus().length, loadavg_at_start: loadavg().map((x) => round(x)), node: process.version },
-    note: 'One shared 2-core machine: the load generators (autocannon, the paced sender, 1,000 sync clients) run in this process beside the server and its PostgreSQL, and other work may run at the same time; figures are noisy.',
+    note: 'One shared 2-core machine: the load generators (autocannon, the paced sender, the sync clients) run in this process beside the server and its PostgreSQL, and other work may run at the same time; figures are noisy.',
   };
   const profileDir = args.profile ? await mkdtemp(join(tmpdir(), 'lattice-bench-prof-')) : undefined;
   let http: BenchHttp | undefined;
