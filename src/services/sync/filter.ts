@@ -118,10 +118,18 @@ export function parseFilter(v: unknown): Filter {
   return f;
 }
 
+const globs = new Map<string, RegExp>();
+
 /** `*` matches any run of characters, as the spec's filters allow in types. */
 function globMatch(pattern: string, value: string): boolean {
   if (!pattern.includes('*')) return pattern === value;
-  const re = new RegExp('^' + pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$');
+  if (pattern === '*') return true;
+  // Compiled once per pattern: every woken sync runs its filter (`presence: {not_types: ["*"]}`).
+  let re = globs.get(pattern);
+  if (!re) {
+    if (globs.size >= 1000) globs.clear();
+    globs.set(pattern, (re = new RegExp('^' + pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$')));
+  }
   return re.test(value);
 }
 
