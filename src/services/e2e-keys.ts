@@ -12,6 +12,7 @@ import type { ServerContext } from './context.js';
 import type { SyncContributor, SyncRequestContext, SyncResponse } from './sync/types.js';
 import { isJsonObject, type JsonObject } from './account-data.js';
 import { withPositions } from './change-log.js';
+import { DeviceMap } from '../util/device-map.js';
 import { DeviceListTracker, MembershipLog } from './device-lists.js';
 
 export const CROSS_SIGNING_TYPES = ['master', 'self_signing', 'user_signing'] as const;
@@ -21,8 +22,6 @@ interface KeyCounts {
   counts: Record<string, number>;
   fallback: string[];
 }
-
-const deviceKey = (userId: string, deviceId: string) => `${userId}\n${deviceId}`;
 
 /** Signature check that treats JSON canonical JSON cannot represent, or a bad key, as a bad signature. */
 function signatureOk(obj: JsonObject, signer: string, keyId: string, publicKeyB64: unknown): boolean {
@@ -74,7 +73,7 @@ function parseKeyMap(v: unknown, field: string): OneTimeKeyRow[] {
 export class E2eKeysService {
   readonly store: E2eKeyStore;
   readonly deviceLists: DeviceListTracker;
-  private readonly counts = new Map<string, KeyCounts>();
+  private readonly counts = new DeviceMap<KeyCounts>();
 
   constructor(private readonly ctx: Pick<ServerContext, 'sql' | 'streams' | 'notifier' | 'config' | 'log'>) {
     this.store = new E2eKeyStore(ctx.sql);
@@ -120,7 +119,7 @@ export class E2eKeysService {
       },
       (p) => this.deviceLists.record(p, [userId]),
     );
-    for (const d of deviceIds) this.counts.delete(deviceKey(userId, d));
+    for (const d of deviceIds) this.counts.delete(userId, d);
     if (pos) await this.announce(userId);
   }
 
@@ -168,7 +167,7 @@ export class E2eKeysService {
         if (r.changed) this.deviceLists.record(r.changed, [userId]);
       },
     );
-    this.counts.delete(deviceKey(userId, deviceId));
+    this.counts.delete(userId, deviceId);
     if (changed) await this.announce(userId);
     return { signed_curve25519: 0, ...counts };
   }
@@ -254,7 +253,7 @@ export class E2eKeysService {
       for (const [deviceId, algorithm] of Object.entries(devices)) {
         const k = await this.store.claim(userId, deviceId, algorithm);
         if (!k) continue;
-        this.counts.delete(deviceKey(userId, deviceId));
+        this.counts.delete(userId, deviceId);
         ((result[userId] ??= {})[deviceId] ??= {})[`${k.algorithm}:${k.keyId}`] = JSON.parse(k.json) as unknown;
       }
     }
@@ -428,14 +427,13 @@ export class E2eKeysService {
   // ---------------------------------------------------------------- sync
 
   private async countsFor(userId: string, deviceId: string): Promise<KeyCounts> {
-    const k = deviceKey(userId, deviceId);
-    let c = this.counts.get(k);
+    let c = this.counts.get(userId, deviceId);
     if (!c) {
       const [counts, fallback] = await Promise.all([this.store.oneTimeKeyCounts(userId, deviceId), this.store.unusedFallbackTypes(userId, deviceId)]);
       c = { counts, fallback };
       // Bounded: forget everything rather than grow without limit.
       if (this.counts.size > 100_000) this.counts.clear();
-      this.counts.set(k, c);
+      this.counts.set(userId, deviceId, c);
     }
     return c;
   }

@@ -8,6 +8,7 @@ import type { ServerContext } from './context.js';
 import type { SyncContributor, SyncRequestContext, SyncResponse } from './sync/types.js';
 import { checkEventType, isJsonObject } from './account-data.js';
 import { withPositions } from './change-log.js';
+import { DeviceMap } from '../util/device-map.js';
 
 /** The spec's recommended limit of messages in one sync response. */
 export const MAX_PER_SYNC = 100;
@@ -20,11 +21,9 @@ interface DeviceState {
   empty: boolean;
 }
 
-const key = (userId: string, deviceId: string) => `${userId}\n${deviceId}`;
-
 export class ToDeviceService {
   readonly store: ToDeviceStore;
-  private readonly devices = new Map<string, DeviceState>();
+  private readonly devices = new DeviceMap<DeviceState>();
   private readonly timer: NodeJS.Timeout;
 
   constructor(private readonly ctx: Pick<ServerContext, 'sql' | 'streams' | 'notifier' | 'config' | 'log'>) {
@@ -80,8 +79,7 @@ export class ToDeviceService {
       },
       (targets) => {
         for (const t of targets) {
-          const k = key(t.userId, t.deviceId);
-          const st = this.devices.get(k);
+          const st = this.devices.get(t.userId, t.deviceId);
           if (st) {
             st.version++;
             st.empty = false;
@@ -95,7 +93,7 @@ export class ToDeviceService {
   /** Drops the messages of deleted devices. */
   async devicesRemoved(userId: string, deviceIds: readonly string[]): Promise<void> {
     await this.store.deleteDevices(userId, deviceIds);
-    for (const d of deviceIds) this.devices.delete(key(userId, d));
+    for (const d of deviceIds) this.devices.delete(userId, d);
   }
 
   readonly contributor: SyncContributor = {
@@ -104,10 +102,9 @@ export class ToDeviceService {
   };
 
   private async contribute(req: SyncRequestContext, res: SyncResponse): Promise<void> {
-    const k = key(req.userId, req.deviceId);
-    let st = this.devices.get(k);
+    let st = this.devices.get(req.userId, req.deviceId);
     if (st?.empty) return;
-    if (!st) this.devices.set(k, (st = { version: 0, empty: false }));
+    if (!st) this.devices.set(req.userId, req.deviceId, (st = { version: 0, empty: false }));
     const version = st.version;
     // A sync from a token acknowledges what the response that made the token delivered.
     if (req.since) await this.store.acknowledge(req.userId, req.deviceId, req.since.stream);

@@ -33,6 +33,39 @@ export function useSharedPart(part: JoinedRoomSync, shared: SharedRoomPart): voi
   (part as WithShared)[SHARED] = shared;
 }
 
+/** JSON.stringify, with the empty values most of a woken sync consists of written as literals. */
+function json(v: unknown): string {
+  if (typeof v === 'object' && v !== null) {
+    if (Array.isArray(v)) {
+      if (v.length === 0) return '[]';
+    } else {
+      let n = 0;
+      let only = '';
+      for (const k in v) {
+        only = k;
+        if (++n > 1) break;
+      }
+      if (n === 0) return '{}';
+      if (n === 1 && only === 'events') {
+        const e = (v as { events: unknown }).events;
+        if (Array.isArray(e) && e.length === 0) return '{"events":[]}';
+      }
+    }
+  }
+  return JSON.stringify(v);
+}
+
+/** Quoted field names (a small fixed set: the response's own keys, not room ids). */
+const quotedKeys = new Map<string, string>();
+function key(k: string): string {
+  let q = quotedKeys.get(k);
+  if (q === undefined) {
+    q = JSON.stringify(k);
+    if (quotedKeys.size < 256) quotedKeys.set(k, q);
+  }
+  return q;
+}
+
 function joinedRoomJson(part: WithShared): string {
   const shared = part[SHARED];
   // Used only while the part still holds the shared objects.
@@ -41,7 +74,7 @@ function joinedRoomJson(part: WithShared): string {
   for (const k in part) {
     if (k === 'timeline' || k === 'state') continue;
     const v = (part as unknown as Record<string, unknown>)[k];
-    if (v !== undefined) out += `,${JSON.stringify(k)}:${JSON.stringify(v)}`;
+    if (v !== undefined) out += `,${key(k)}:${json(v)}`;
   }
   return `${out}}`;
 }
@@ -53,10 +86,10 @@ export function serializeSync(res: SyncResponse): string {
   for (const k in res) {
     const v = (res as unknown as Record<string, unknown>)[k];
     if (v === undefined) continue;
-    out += `${first ? '' : ','}${JSON.stringify(k)}:`;
+    out += `${first ? '' : ','}${key(k)}:`;
     first = false;
     if (k !== 'rooms') {
-      out += JSON.stringify(v);
+      out += json(v);
       continue;
     }
     const rooms = v as SyncResponse['rooms'];
@@ -65,10 +98,10 @@ export function serializeSync(res: SyncResponse): string {
     for (const kind in rooms) {
       const group = (rooms as unknown as Record<string, Record<string, unknown> | undefined>)[kind];
       if (group === undefined) continue;
-      r += `${firstKind ? '' : ','}${JSON.stringify(kind)}:`;
+      r += `${firstKind ? '' : ','}${key(kind)}:`;
       firstKind = false;
       if (kind !== 'join') {
-        r += JSON.stringify(group);
+        r += json(group);
         continue;
       }
       let j = '{';
