@@ -21,19 +21,36 @@ const syncQuery = z.looseObject({
 const MAX_TIMEOUT_MS = 5 * 60_000;
 const JSON_HEADERS = { 'Content-Type': 'application/json' };
 
+function deepFreeze<T>(v: T): T {
+  if (typeof v === 'object' && v !== null && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const x of Object.values(v)) deepFreeze(x);
+  }
+  return v;
+}
+
 export function registerSync(router: Router, ctx: ServerContext): void {
   const sync = new SyncService(ctx);
+
+  // Inline filters parsed once per distinct text: clients send the same filter on every
+  // long-poll, and 10,000 waiting syncs would each hold a parsed copy. Shared, so frozen.
+  const inlineFilters = new Map<string, Filter>();
 
   async function filterParam(userId: string, raw: string | null): Promise<Filter> {
     if (raw === null || raw === '') return {};
     if (raw.trimStart().startsWith('{')) {
+      const known = inlineFilters.get(raw);
+      if (known) return known;
       let v: unknown;
       try {
         v = JSON.parse(raw);
       } catch {
         throw new MatrixError(400, 'M_INVALID_PARAM', 'filter is not valid JSON');
       }
-      return parseFilter(v);
+      const f = deepFreeze(parseFilter(v));
+      if (inlineFilters.size >= 1000) inlineFilters.clear();
+      inlineFilters.set(raw, f);
+      return f;
     }
     const stored = await ctx.filters.get(userId, raw);
     if (stored === undefined) throw new MatrixError(400, 'M_INVALID_PARAM', 'unknown filter id');
