@@ -16,6 +16,7 @@ export class Notifier {
   private wakeAt = 0;
   private wakeScheduled = false;
   private readonly waiters = new Map<string, Set<() => void>>();
+  private readonly abortSlots = new WeakMap<AbortSignal, { current?: () => void }>();
   /** Per-user count of notifications, so a sync can tell whether one arrived while it worked. */
   private readonly seq = new Map<string, number>();
   /** In-memory counter for ephemeral streams (typing), the second part of sync tokens. */
@@ -42,8 +43,6 @@ export class Notifier {
         if (fired) return;
         fired = true;
         clearTimeout(timer);
-        // The listener is left on the signal: it belongs to this one request and dies with it,
-        // and removing it costs more than the rest of a wake-up (10,000 at once).
         const s = this.waiters.get(userId);
         if (s) {
           s.delete(done);
@@ -52,7 +51,19 @@ export class Notifier {
         resolve();
       };
       const timer = setTimeout(done, Math.max(0, timeoutMs));
-      signal?.addEventListener('abort', done, { once: true });
+      if (signal) {
+        if (signal.aborted) return done();
+        // One abort listener per request, pointed at its current wait: removing a listener on
+        // every wake-up cost more than the rest of the wake-up, and leaving one per wait would
+        // pile them up on a request that waits again and again.
+        let slot = this.abortSlots.get(signal);
+        if (!slot) {
+          const s: { current?: () => void } = {};
+          this.abortSlots.set(signal, (slot = s));
+          signal.addEventListener('abort', () => s.current?.(), { once: true });
+        }
+        slot.current = done;
+      }
       set.add(done);
     });
   }
