@@ -39,15 +39,16 @@ export async function createContext(config: ResolvedConfig, log: Logger, sql: Sq
   return ctx;
 }
 
-/** Stops background work (timers, queues) before the database closes. */
 /** Ends long-polls so in-flight requests can finish; called before the front end drains. */
 export function beginShutdown(ctx: ServerContext): void {
   ctx.notifier.close();
 }
 
+/** Stops background work (timers, queues, pending writes) before the database closes. */
 export async function closeContext(ctx: ServerContext): Promise<void> {
   ctx.notifier.close();
   closeClientDataServices(ctx);
+  await ctx.unread.close();
   await ctx.crypto.close();
   await ctx.auth.close();
 }

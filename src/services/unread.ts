@@ -48,6 +48,8 @@ class RoomUnread {
   /** Users whose counts are computed: thread → counts (threads with none are absent). */
   readonly counts = new Map<string, Map<string, Counts>>();
   queue: Promise<void> = Promise.resolve();
+  /** Database writes, chained apart from `queue`: syncs wait for the counts, not the disk. */
+  writes: Promise<void> = Promise.resolve();
   pending = 0;
   failed = false;
 
@@ -193,7 +195,7 @@ export class UnreadService {
     this.changed(r.userId, r.roomId, r.pos);
     this.enqueue(r.roomId, async (st) => {
       if (!st.setMark(r.userId, r.threadId, r.eventStream)) return;
-      await this.store.write(r.roomId, [], [{ userId: r.userId, thread: r.threadId, stream: r.eventStream, changedPos: r.pos }]);
+      this.persist(st, r.roomId, [], [{ userId: r.userId, thread: r.threadId, stream: r.eventStream, changedPos: r.pos }]);
       st.markMoved(r.userId, r.threadId);
     });
   }
@@ -261,10 +263,30 @@ export class UnreadService {
         this.changed(u, roomId, stream);
       }
     }
-    await this.store.write(roomId, rows, [...marks.values()]);
+    this.persist(st, roomId, rows, [...marks.values()]);
     for (const m of marks.values()) {
       st.markMoved(m.userId, m.thread);
       this.changed(m.userId, roomId, m.changedPos);
+    }
+  }
+
+  /**
+   * Writes behind the in-memory counts, in order per room. The rows are idempotent (events
+   * insert once, marks only move forward), so a sync may report counts a moment before they are
+   * durable; `close` waits for what is still being written.
+   */
+  private persist(st: RoomUnread, roomId: string, rows: PushEventRow[], marks: ReadMarkRow[]): void {
+    if (rows.length === 0 && marks.length === 0) return;
+    st.writes = st.writes
+      .then(() => this.store.write(roomId, rows, marks))
+      .catch((err: unknown) => this.deps.log.error({ err, room: roomId }, 'unread counts: writing failed'));
+  }
+
+  /** Waits for queued changes and their writes (before the database closes). */
+  async close(): Promise<void> {
+    for (const st of this.rooms.values()) {
+      await st.queue;
+      await st.writes;
     }
   }
 
