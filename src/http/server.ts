@@ -33,6 +33,8 @@ const CORS_HEADERS: Array<[Buffer, Buffer]> = [
   ['Access-Control-Allow-Origin', '*'],
   ['Access-Control-Allow-Methods', 'GET, POST, PUT, DELETE, OPTIONS'],
   ['Access-Control-Allow-Headers', 'X-Requested-With, Content-Type, Authorization'],
+  // Lets a browser client read the id it can quote in a report.
+  ['Access-Control-Expose-Headers', 'X-Request-Id'],
 ].map(([k, v]) => [Buffer.from(k!, 'latin1'), Buffer.from(v!, 'latin1')]);
 const CONTENT_TYPE = Buffer.from('Content-Type', 'latin1');
 const X_REQUEST_ID = Buffer.from('X-Request-Id', 'latin1');

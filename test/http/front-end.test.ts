@@ -291,6 +291,7 @@ test('every response carries its request id; a 500 is one error line with that i
   const res = await fetch(`${base}/boom`);
   const id = res.headers.get('x-request-id');
   assert.ok(id);
+  assert.match(res.headers.get('access-control-expose-headers') ?? '', /X-Request-Id/, 'readable by browser clients');
   const body = (await res.json()) as { errcode: string; error: string };
   assert.equal(body.errcode, 'M_UNKNOWN');
   assert.doesNotMatch(JSON.stringify(body), /kaboom|at .*\.js/, 'no error details or stack in the body');
