@@ -1,7 +1,7 @@
 // The content repository for local media: uploads (direct, or to an id reserved by /create),
 // downloads with safe Content-Type/Disposition headers, and thumbnails made with sharp
 // (libvips) and cached on disk. Files live under <data_dir>/media; rows in the media tables.
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { default as Sharp } from 'sharp';
 import { MatrixError, forbidden, limitExceeded, notFound, tooLarge } from '../http/errors.js';
@@ -93,6 +93,8 @@ function checkFilename(filename: string | null): string | null {
   return filename;
 }
 
+const STALE_UPLOAD_MS = 3600_000;
+
 export class MediaService {
   readonly store: MediaStore;
   private readonly root: string;
@@ -111,8 +113,33 @@ export class MediaService {
     this.tmpDir = join(this.root, 'tmp');
     this.timer = setInterval(() => {
       this.store.deleteExpiredPending(Date.now()).catch((e: unknown) => ctx.log.warn({ err: e }, 'could not expire pending media ids'));
+      void this.sweepTmp();
     }, 3600_000);
     this.timer.unref();
+    // Uploads cut off by a crash leave their partial files behind.
+    void this.sweepTmp();
+  }
+
+  /**
+   * Removes partial uploads nobody has written to for an hour. A live upload writes as it reads
+   * and stalled connections are closed after seconds, so only abandoned files are that old.
+   */
+  private async sweepTmp(): Promise<void> {
+    const cutoff = Date.now() - STALE_UPLOAD_MS;
+    let names: string[];
+    try {
+      names = await readdir(this.tmpDir);
+    } catch {
+      return; // no uploads yet
+    }
+    for (const name of names) {
+      const p = join(this.tmpDir, name);
+      try {
+        if ((await stat(p)).mtimeMs < cutoff) await rm(p, { force: true });
+      } catch (e) {
+        this.ctx.log.warn({ err: e, path: p }, 'could not remove a stale partial upload');
+      }
+    }
   }
 
   close(): void {

@@ -3,11 +3,13 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { mkdir, utimes, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import type { TestClient } from '../helpers/client.js';
 import { startHarness, user, ok, type Harness } from './extras-harness.js';
+import { startTestServer } from '../helpers/server.js';
 
 let h: Harness;
 let alice: TestClient;
@@ -258,4 +260,24 @@ describe('thumbnails', () => {
     assert.equal(r3.status, 413);
     assert.equal(await errcode(r3), 'M_TOO_LARGE');
   });
+});
+
+test('partial uploads abandoned by a crash are swept at start; recent ones are kept', async () => {
+  const t = await startTestServer();
+  try {
+    const tmp = join(t.config.dataDir, 'media', 'tmp');
+    await mkdir(tmp, { recursive: true });
+    const stale = join(tmp, 'abandoned.part');
+    const fresh = join(tmp, 'recent.part');
+    await writeFile(stale, Buffer.alloc(1024));
+    await writeFile(fresh, Buffer.alloc(1024));
+    const twoHoursAgo = new Date(Date.now() - 2 * 3600_000);
+    await utimes(stale, twoHoursAgo, twoHoursAgo);
+    await t.restart();
+    for (let i = 0; i < 50 && existsSync(stale); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(existsSync(stale), false, 'the abandoned file is removed');
+    assert.equal(existsSync(fresh), true, 'a file written recently may be a live upload');
+  } finally {
+    await t.stop();
+  }
 });
