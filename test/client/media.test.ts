@@ -4,12 +4,12 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdir, utimes, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import type { TestClient } from '../helpers/client.js';
 import { startHarness, user, ok, type Harness } from './extras-harness.js';
 import { startTestServer } from '../helpers/server.js';
+import { rawExchange } from '../helpers/raw-http.js';
 
 let h: Harness;
 let alice: TestClient;
@@ -120,24 +120,9 @@ describe('upload and download', () => {
 
   test('uploads are refused from their headers alone, before any body is sent', async () => {
     // Only the head is sent: an answer proves the server did not wait for the body.
+    const port = Number(new URL(h.baseUrl).port);
     const head = (method: string, path: string, headers: Record<string, string>) =>
-      new Promise<string>((resolve) => {
-        const port = Number(new URL(h.baseUrl).port);
-        const s = net.connect(port, '127.0.0.1', () => {
-          s.write(`${method} ${path} HTTP/1.1\r\nHost: x\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`);
-        });
-        let got = '';
-        const done = () => {
-          s.destroy();
-          resolve(got);
-        };
-        s.on('data', (d) => {
-          got += d.toString();
-          if (got.includes('"errcode"')) done();
-        });
-        s.on('error', done);
-        setTimeout(done, 3000);
-      });
+      rawExchange(port, `${method} ${path} HTTP/1.1\r\nHost: x\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`, '"errcode"');
     const auth = (c: TestClient) => ({ Authorization: `Bearer ${c.accessToken}`, 'Content-Length': '100' });
     assert.match(await head('POST', '/_matrix/media/v3/upload', { 'Content-Length': '100' }), /^HTTP\/1\.1 401 [^]*M_MISSING_TOKEN/);
     // Bob's quota is full (previous test).

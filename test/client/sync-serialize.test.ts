@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { makeSharedPart, serializeSync, useSharedPart } from '../../src/services/sync/serialize.js';
 import type { JoinedRoomSync, SyncResponse } from '../../src/services/sync/types.js';
+import { emptyJoined } from '../../src/services/sync/sync.js';
 
 function response(): SyncResponse {
   return {
@@ -18,16 +19,7 @@ function response(): SyncResponse {
   };
 }
 
-function joined(): JoinedRoomSync {
-  return {
-    timeline: { events: [], limited: false },
-    state: { events: [] },
-    ephemeral: { events: [] },
-    account_data: { events: [] },
-    unread_notifications: { highlight_count: 0, notification_count: 0 },
-    summary: {},
-  };
-}
+const joined = emptyJoined;
 
 test('serializeSync equals JSON.stringify, with shared and unshared room parts', () => {
   const shared = makeSharedPart(

@@ -10,6 +10,7 @@ import uws from 'uWebSockets.js';
 import { pino } from 'pino';
 import { Router } from '../../src/http/router.js';
 import { HttpFrontEnd } from '../../src/http/server.js';
+import { rawExchange } from '../helpers/raw-http.js';
 import { forbidden, MatrixError } from '../../src/http/errors.js';
 import type { BodyGrant, RouteOptions, StreamedBody } from '../../src/http/types.js';
 
@@ -226,22 +227,7 @@ test('a streamed body reaches the handler as a file with its size and SHA-256; t
 
 test('a refused streamed upload is answered before its body is read, and says the connection closes', async () => {
   released = 0;
-  const reply = await new Promise<string>((resolve) => {
-    const s = net.connect(port, '127.0.0.1', () => {
-      s.write('PUT /stream HTTP/1.1\r\nHost: x\r\nContent-Length: 60000\r\n\r\n');
-      s.write(Buffer.alloc(1000));
-    });
-    let got = '';
-    const done = () => {
-      s.destroy();
-      resolve(got);
-    };
-    s.on('data', (d) => {
-      got += d.toString();
-      if (got.includes('M_MISSING_TOKEN')) done();
-    });
-    setTimeout(done, 3000);
-  });
+  const reply = await rawExchange(port, 'PUT /stream HTTP/1.1\r\nHost: x\r\nContent-Length: 60000\r\n\r\n', 'M_MISSING_TOKEN', Buffer.alloc(1000));
   assert.match(reply, /^HTTP\/1\.1 401 /);
   assert.match(reply, /\r\nConnection: close\r\n/i);
   assert.equal(released, 0, 'nothing was granted');

@@ -284,7 +284,7 @@ export class SyncService {
   }
 }
 
-function emptyJoined(): JoinedRoomSync {
+export function emptyJoined(): JoinedRoomSync {
   return {
     timeline: { events: [], limited: false },
     state: { events: [] },
