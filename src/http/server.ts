@@ -336,7 +336,7 @@ export class HttpFrontEnd {
         }
         request.upload = { path: tmpPath!, size: received, sha256: hash.digest() };
         handlerStarted = true;
-        this.run(res, state, route, request, cleanup);
+        this.run(res, state, route, request, cleanup, true);
       });
     };
 
@@ -390,10 +390,11 @@ export class HttpFrontEnd {
     this.sendError(res, state, e, state.method, state.path, true);
   }
 
-  private run(res: uws.HttpResponse, state: Pending, route: Route, request: Request, after?: () => void): void {
+  /** `validated`: the schema was checked already (streamed bodies check it before authorize). */
+  private run(res: uws.HttpResponse, state: Pending, route: Route, request: Request, after?: () => void, validated = false): void {
     let result: Response | Promise<Response>;
     try {
-      validateRequest(route.options.schema, request);
+      if (!validated) validateRequest(route.options.schema, request);
       result = route.handler(request);
     } catch (e) {
       this.sendError(res, state, e, request.method, request.path);

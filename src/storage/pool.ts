@@ -5,14 +5,6 @@ import { serverBusy } from '../http/errors.js';
 
 export type Sql = postgres.Sql<Record<string, never>>;
 
-/**
- * Whether a text column can hold `s` unchanged: PostgreSQL refuses NUL (failing the whole
- * statement), and a lone surrogate would be written as U+FFFD, silently changing the value.
- */
-export function storableText(s: string): boolean {
-  return s.indexOf('\u0000') === -1 && (s as unknown as { isWellFormed(): boolean }).isWellFormed();
-}
-
 /** Whether a failed statement was refused for the values it carried (SQLSTATE class 22, data exception). */
 export function isDataException(e: unknown): boolean {
   const code = (e as { code?: unknown } | null)?.code;

@@ -4,8 +4,8 @@
 // Bodies are loose objects: clients send fields this server does not read.
 import { z } from 'zod';
 import { MAX_IDENTIFIER_BYTES, utf8Length } from '../../events/identifiers.js';
+import { isWellFormed } from '../../util/text.js';
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 // Also a JSON Schema `pattern`, so a schema-driven client knows NUL is refused.
 const NO_NUL = /^[^\u0000]*$/;
 
@@ -17,7 +17,7 @@ export function identifier(min = 1, maxBytes = MAX_IDENTIFIER_BYTES): z.ZodStrin
     // Characters bound the bytes from below: a hint for JSON Schema, the byte check is below.
     .max(maxBytes)
     .regex(NO_NUL, 'must not contain NUL')
-    .refine((s) => !LONE_SURROGATE.test(s), 'must not contain a lone surrogate')
+    .refine((s) => isWellFormed(s), 'must not contain a lone surrogate')
     .refine((s) => utf8Length(s) <= maxBytes, `must be at most ${maxBytes} bytes`);
 }
 
@@ -39,7 +39,7 @@ export const longSegment = z
   .string()
   .min(1)
   .regex(NO_NUL, 'must not contain NUL')
-  .refine((s) => !LONE_SURROGATE.test(s), 'must not contain a lone surrogate');
+  .refine((s) => isWellFormed(s), 'must not contain a lone surrogate');
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 
@@ -55,7 +55,7 @@ export function unhashable(v: unknown, path: Array<string | number>): string | u
     if (v > MAX_SAFE || v < -MAX_SAFE) return 'integers must be within ±(2^53−1)';
     return undefined;
   }
-  if (typeof v === 'string') return LONE_SURROGATE.test(v) ? 'strings must not contain lone surrogates' : undefined;
+  if (typeof v === 'string') return !isWellFormed(v) ? 'strings must not contain lone surrogates' : undefined;
   if (v === null || typeof v !== 'object') return undefined;
   if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) {
@@ -68,7 +68,7 @@ export function unhashable(v: unknown, path: Array<string | number>): string | u
   }
   for (const k of Object.keys(v)) {
     path.push(k);
-    if (LONE_SURROGATE.test(k)) return 'keys must not contain lone surrogates';
+    if (!isWellFormed(k)) return 'keys must not contain lone surrogates';
     const why = unhashable((v as Record<string, unknown>)[k], path);
     if (why) return why;
     path.pop();

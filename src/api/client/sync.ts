@@ -63,12 +63,9 @@ export function registerSync(router: Router, ctx: ServerContext): void {
     const timeoutRaw = q.get('timeout');
     const timeout = timeoutRaw === null ? 0 : Number(timeoutRaw);
     if (!Number.isFinite(timeout) || timeout < 0) throw new MatrixError(400, 'M_INVALID_PARAM', 'timeout must be a non-negative number');
+    // full_state and set_presence values are checked by the route's query schema.
     const fullState = q.get('full_state');
-    if (fullState !== null && fullState !== 'true' && fullState !== 'false') throw new MatrixError(400, 'M_INVALID_PARAM', 'full_state must be true or false');
     const setPresence = q.get('set_presence');
-    if (setPresence !== null && !['online', 'offline', 'unavailable'].includes(setPresence)) {
-      throw new MatrixError(400, 'M_INVALID_PARAM', 'set_presence must be online, offline or unavailable');
-    }
     const body = await sync.sync(
       user.userId,
       user.deviceId,

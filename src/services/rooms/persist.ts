@@ -5,7 +5,8 @@
 import { isStateEvent } from '../../events/pdu.js';
 import { referencedEventIds } from '../../events/pdu.js';
 import { redactsOf, type EventStore, type StoredEvent } from '../../storage/events.js';
-import { storableText, type Sql } from '../../storage/pool.js';
+import type { Sql } from '../../storage/pool.js';
+import { storableText } from '../../util/text.js';
 import { stateKey, type StateTree } from '../../storage/state-tree.js';
 import type { LoadedRoom } from './loaded-room.js';
 

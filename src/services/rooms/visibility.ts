@@ -187,13 +187,6 @@ export class RoomVisibility {
     return false;
   }
 
-  /** The events of `list` the viewer may see, in order. */
-  async filterForUser(viewer: HistoryViewer, list: readonly StoredEvent[]): Promise<StoredEvent[]> {
-    const out: StoredEvent[] = [];
-    for (const e of list) if (this.quick(viewer, e) ?? (await this.decide(viewer, e))) out.push(e);
-    return out;
-  }
-
   /** The last `n` events of `list` the viewer may see (checked newest first, stopping at n). */
   async lastVisible(viewer: HistoryViewer, list: readonly StoredEvent[], n: number): Promise<StoredEvent[]> {
     const out: StoredEvent[] = [];
