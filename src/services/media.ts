@@ -180,9 +180,17 @@ export class MediaService {
     return `mxc://${this.ctx.config.server_name}/${mediaId}`;
   }
 
-  private async checkUpload(userId: string, size: number, contentType: string): Promise<void> {
+  private checkSize(size: number): void {
     if (size > this.limits.max_upload_bytes) throw tooLarge(`Cannot upload files larger than ${this.limits.max_upload_bytes} bytes`);
+  }
+
+  private checkType(contentType: string): void {
     if (!typeAllowed(contentType, this.limits.allowed_content_types)) throw forbidden(`This server does not accept ${essence(contentType)} uploads`);
+  }
+
+  private async checkUpload(userId: string, size: number, contentType: string): Promise<void> {
+    this.checkSize(size);
+    this.checkType(contentType);
     const quota = this.limits.user_quota_bytes;
     if (quota !== null && (await this.store.usedBytes(userId)) + size > quota) throw quotaReached();
   }
@@ -213,11 +221,10 @@ export class MediaService {
     };
     try {
       checkFilename(u.filename);
-      const contentType = normaliseContentType(u.contentType);
-      if (!typeAllowed(contentType, this.limits.allowed_content_types)) throw forbidden(`This server does not accept ${essence(contentType)} uploads`);
+      this.checkType(normaliseContentType(u.contentType));
       if (u.target) this.checkTarget(userId, u.target.serverName, u.target.mediaId, await this.store.get(u.target.mediaId));
       let maxBytes = this.limits.max_upload_bytes;
-      if (u.declaredBytes !== undefined && u.declaredBytes > maxBytes) throw tooLarge(`Cannot upload files larger than ${maxBytes} bytes`);
+      if (u.declaredBytes !== undefined) this.checkSize(u.declaredBytes);
       let overLimit: (() => MatrixError) | undefined;
       const quota = this.limits.user_quota_bytes;
       if (quota !== null) {
